@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from .errors import HwgenError
 
 __all__ = ["ModelError", "Neuron", "DenseLayer", "Model", "load_model", "model_from_dict"]
 
@@ -34,7 +35,7 @@ _RESERVED = {
 }
 
 
-class ModelError(Exception):
+class ModelError(HwgenError):
     """A model file breaks a rule of ``hwgen-model/1``."""
 
 

@@ -12,13 +12,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from .errors import HwgenError
 
 __all__ = ["ToolError", "verilator_env", "verilator_version", "yowasp_env", "require_tool"]
 
 MIN_VERILATOR = (5, 36)
 
 
-class ToolError(Exception):
+class ToolError(HwgenError):
     """A tool hwgen needs is missing or too old (a user-fixable problem)."""
 
 

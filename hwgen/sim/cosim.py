@@ -10,19 +10,24 @@ import numpy as np
 from ..generate import build_manifest, generate_verilog
 from ..network import GenerateOptions
 from ..tools import ToolError, verilator_env
+from ..errors import HwgenError
 
 __all__ = ["SimError", "run_rtl", "SIMULATORS"]
 
 SIMULATORS = ("verilator", "icarus")
 
 
-class SimError(Exception):
+class SimError(HwgenError):
     """The simulation did not complete (not a mismatch: the design never finished)."""
 
 
 def _prepare_env(sim):
     if sim == "verilator":
         os.environ.update(verilator_env())
+        # Verilator's make uses OBJCACHE: with ccache its runtime library, the bulk of
+        # every build, is compiled once for all designs.
+        if "OBJCACHE" not in os.environ and shutil.which("ccache"):
+            os.environ["OBJCACHE"] = "ccache"
     elif shutil.which("iverilog") is None:
         raise ToolError("'iverilog' (Icarus Verilog) was not found on PATH; install it "
                         "(apt-get install iverilog) or use --sim verilator")

@@ -1,0 +1,189 @@
+"""The ``hwgen`` command line (DESIGN.md section 1). Every command is also a Python API."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import HwgenError
+
+__all__ = ["main"]
+
+
+def _progress(msg):
+    print(f"hwgen: {msg}", file=sys.stderr, flush=True)
+
+
+def _options(args):
+    from .network import GenerateOptions
+    return GenerateOptions(lanes=args.lanes, burst=args.burst, fifo_depth=args.fifo_depth)
+
+
+def _add_generator_options(p):
+    g = p.add_argument_group("generator options")
+    g.add_argument("--lanes", type=int, default=1, metavar="P",
+                   help="synapses updated per cycle in every core (default 1)")
+    g.add_argument("--burst", action="store_true",
+                   help="send graded spikes as bursts of binary events")
+    g.add_argument("--fifo-depth", type=int, default=16, metavar="N",
+                   help="FIFO entries after each core, 0 for none (default 16)")
+
+
+def _add_sim_options(p, default_sim):
+    p.add_argument("--sim", choices=("golden", "verilator", "icarus"), default=default_sim,
+                   help=f"simulator (default {default_sim})")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of event order, stalls and random inputs (default 0)")
+    p.add_argument("--stall", type=float, default=0.3, metavar="P",
+                   help="probability of a stall cycle on each top stream (default 0.3)")
+    p.add_argument("--build-dir", type=Path, default=None,
+                   help="simulator build folder (default sim_build/<model name>)")
+
+
+def cmd_generate(args):
+    from .generate import write_outputs
+    from .model import load_model
+    model = load_model(args.model)
+    _progress(f"generating Verilog for '{model.name}' ({len(model.layers)} layers)")
+    vfile, manifest = write_outputs(model, args.output, _options(args))
+    print(f"wrote {vfile}\nwrote {manifest}")
+
+
+def _simulate(model, x, args):
+    """Spikes of every layer, batched ``[N, T, size]``."""
+    import golden
+    if args.sim == "golden":
+        return golden.run(model, x)
+    from .sim.cosim import run_rtl
+    build_dir = args.build_dir or Path("sim_build") / model.name
+    _progress(f"building and running the {args.sim} simulation of {x.shape[0]} "
+              f"inference(s) x {x.shape[1]} timesteps in {build_dir}/")
+    start = time.monotonic()
+    spikes, info = run_rtl(model, x, sim=args.sim, options=_options(args), build_dir=build_dir,
+                           seed=args.seed, stall_in=args.stall, stall_out=args.stall)
+    _progress(f"{args.sim}: {info['cycles']} cycles, {time.monotonic() - start:.1f} s")
+    return spikes
+
+
+def cmd_simulate(args):
+    from .inputs import load_inputs
+    from .model import load_model
+    model = load_model(args.model)
+    x = load_inputs(args.inputs, model)
+    batched = x.ndim == 3
+    spikes = _simulate(model, x if batched else x[None], args)
+    if not batched:
+        spikes = {k: v[0] for k, v in spikes.items()}
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial.npz")   # renamed only once complete
+    np.savez(partial, **spikes)
+    partial.replace(out)
+    print(f"wrote {out} (layers: {', '.join(spikes)})")
+
+
+def cmd_check(args):
+    import golden
+
+    from .compare import describe_mismatch, first_mismatch
+    from .inputs import load_inputs, random_inputs
+    from .model import load_model
+    model = load_model(args.model)
+    if args.inputs:
+        x = load_inputs(args.inputs, model)
+        x = x if x.ndim == 3 else x[None]
+    else:
+        x = random_inputs(model, args.samples, seed=args.seed)
+    _progress(f"golden model: {x.shape[0]} inference(s)")
+    expected = golden.run(model, x)
+    actual = _simulate(model, x, args)
+    mismatch = first_mismatch(model, expected, actual)
+    if mismatch is not None:
+        print(f"FAIL: {describe_mismatch(mismatch, 'golden', args.sim)}")
+        return 1
+    counts = ", ".join(f"{name} {int(s.sum())}" for name, s in expected.items())
+    print(f"PASS: {args.sim} is bit-exact against golden for every layer "
+          f"({x.shape[0]} inferences x {model.timesteps} timesteps; spikes: {counts})")
+    return 0
+
+
+def cmd_build(args):
+    from .build import build_board
+    from .model import load_model
+    model = load_model(args.model)
+    report = build_board(model, args.board, args.output, options=_options(args),
+                         samples=args.samples, seed=args.seed, progress=_progress)
+    r = report["resources"]
+    timing = "met" if report["timing_met"] else "NOT met"
+    print(f"{args.board}: {r['LUT']} LUTs, {r['FF']} FFs, {r['BRAM']} BRAMs, {r['DSP']} DSPs; "
+          f"Fmax {report['fmax_mhz']:.1f} MHz for a {report['clock_mhz']:.1f} MHz clock "
+          f"(timing {timing})")
+    print(f"wrote {report['bitstream']}\nwrote {Path(args.output) / 'report.json'}")
+    return 0 if report["timing_met"] else 1
+
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="hwgen", description="Quantized SNN models to bit-exact Verilog for open FPGAs.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("generate", help="write OUT/<name>.v and OUT/manifest.json")
+    g.add_argument("model", type=Path, metavar="MODEL.yaml")
+    g.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    _add_generator_options(g)
+    g.set_defaults(func=cmd_generate)
+
+    s = sub.add_parser("simulate", help="spikes of every layer for the given inputs")
+    s.add_argument("model", type=Path, metavar="MODEL.yaml")
+    s.add_argument("--inputs", type=Path, required=True, metavar="X.npy",
+                   help="integers [T, input.size] or [N, T, input.size]")
+    s.add_argument("-o", "--output", type=Path, required=True, metavar="Y.npz")
+    _add_sim_options(s, "golden")
+    _add_generator_options(s)
+    s.set_defaults(func=cmd_simulate)
+
+    c = sub.add_parser("check", help="co-simulate the RTL against the golden model")
+    c.add_argument("model", type=Path, metavar="MODEL.yaml")
+    c.add_argument("--samples", type=int, default=8,
+                   help="random inferences to check (default 8)")
+    c.add_argument("--inputs", type=Path, metavar="X.npy",
+                   help="check these inputs instead of random ones")
+    _add_sim_options(c, "verilator")
+    _add_generator_options(c)
+    c.set_defaults(func=cmd_check)
+
+    b = sub.add_parser("build", help="bitstream and OUT/report.json for a board")
+    b.add_argument("model", type=Path, metavar="MODEL.yaml")
+    b.add_argument("--board", required=True, choices=("icebreaker", "ulx3s-85f"))
+    b.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    b.add_argument("--samples", type=int, default=4,
+                   help="inferences held in the self-test ROM (default 4)")
+    b.add_argument("--seed", type=int, default=0, help="seed of the self-test inputs")
+    _add_generator_options(b)
+    b.set_defaults(func=cmd_build)
+    return p
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if getattr(args, "sim", None) == "golden" and args.command == "check":
+        print("hwgen: error: check compares an RTL simulator against golden; "
+              "use --sim verilator or --sim icarus", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args) or 0
+    except HwgenError as exc:
+        print(f"hwgen: error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:       # option values out of range (e.g. --lanes 0)
+        print(f"hwgen: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hwgen: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
