@@ -23,8 +23,8 @@ def load_inputs(path, model):
         raise InputError(f"{path}: input file does not exist") from None
     except Exception as exc:  # numpy raises many kinds for a broken file
         raise InputError(f"{path}: cannot be read as a .npy array ({exc})") from None
-    want = f"[{model.timesteps}, {model.input_size}] or [N, {model.timesteps}, " \
-           f"{model.input_size}]"
+    t, size = model.timesteps, model.input_size
+    want = f"[{t}, {size}] or [N, {t}, {size}]"
     if x.ndim not in (2, 3) or x.shape[-2:] != (model.timesteps, model.input_size):
         raise InputError(f"{path}: inputs must have shape {want}, got {list(x.shape)}")
     if x.dtype.kind == "f":

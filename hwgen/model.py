@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
 from .errors import HwgenError
 
 __all__ = ["ModelError", "Neuron", "DenseLayer", "Model", "load_model", "model_from_dict"]
@@ -31,7 +32,7 @@ _RESERVED = {
     "always", "and", "assign", "begin", "buf", "case", "default", "end", "endcase",
     "endmodule", "for", "function", "if", "initial", "input", "inout", "integer", "module",
     "not", "or", "output", "reg", "wire", "xor", "logic", "bit", "byte", "int", "task",
-    "generate", "genvar", "parameter", "localparam", "signed", "unsigned", "begin",
+    "generate", "genvar", "parameter", "localparam", "signed", "unsigned",
 }
 
 

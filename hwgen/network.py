@@ -12,7 +12,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .aer import event_layout, event_signature
+from .aer import event_signature
 from .core.event_broadcast import EventBroadcast
 from .core.event_fifo import EventFIFO
 from .core.event_merge import EventMerge

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
 from .errors import HwgenError
 
 __all__ = ["ToolError", "verilator_env", "verilator_version", "yowasp_env", "require_tool"]

@@ -26,7 +26,7 @@ from amaranth.lib import enum, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..aer import bits_for, event_signature
+from ..aer import event_signature
 
 __all__ = ["NeuronCore", "core_params"]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import HwgenError
 from ..generate import build_manifest, generate_verilog
 from ..network import GenerateOptions
 from ..tools import ToolError, verilator_env
-from ..errors import HwgenError
 
 __all__ = ["SimError", "run_rtl", "SIMULATORS"]
 
