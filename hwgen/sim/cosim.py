@@ -86,6 +86,7 @@ def run_rtl(model, inputs, *, sim="verilator", options=None, build_dir="sim_buil
                   if sim == "verilator" else [])
     log = build_dir / "sim.log"
     runner.build(sources=[vfile], hdl_toplevel=model.name, build_dir=build_dir / sim,
+                 always=(sim == "icarus"),   # Icarus builds are cheap; mtimes can tie
                  build_args=build_args, timescale=("1ns", "1ps"), log_file=log)
     xml = runner.test(test_module="hwgen.sim.cocotb_bench", hdl_toplevel=model.name,
                       build_dir=build_dir / sim, test_dir=build_dir,
