@@ -1,8 +1,8 @@
 """Boards hwgen builds for: each a :class:`Board` naming its amaranth-boards platform,
 its clock and the LEDs the self-test drives."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 __all__ = ["Board", "BOARDS", "get_board"]
 

@@ -2,7 +2,7 @@
 hypothesis, every layer bit-exact against golden under random stalls."""
 
 import pytest
-from conftest import SEED, ROOT, assert_bit_exact, build_dir_for, simulators
+from conftest import ROOT, SEED, assert_bit_exact, build_dir_for, simulators
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from random_models import models
