@@ -9,12 +9,13 @@ from amaranth.back import verilog
 
 from . import __version__
 from .aer import layout_fields
+from .core.neuron_core import CYCLE_MODEL as core_cycle_model
 from .network import GenerateOptions, NetworkTop
 
 __all__ = ["generate_verilog", "build_manifest", "write_outputs", "atomic_output_dir"]
 
-CYCLE_MODEL = ("cycles per timestep of a core = E * ceil(N / P) + N + B + 4, E = input "
-               "events, N = neurons, P = lanes, B = extra burst cycles")
+CYCLE_MODEL = (f"{core_cycle_model} per core; E = input events, N = neurons, P = lanes, "
+               "B = extra burst cycles (sum(s) - count(s > 0))")
 
 
 def generate_verilog(model, options=None):

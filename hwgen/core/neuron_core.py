@@ -12,7 +12,7 @@ Cycle model (no back-pressure), per timestep with ``E`` input events, ``N`` neur
 ``G = ceil(N / P)`` accumulator rows and ``B`` extra burst cycles (graded spikes sent as
 bursts: ``sum(s) - count(s > 0)``; 0 otherwise)::
 
-    cycles = E * G + N + B + 4
+    cycles = E * G + N + B + 5
 
 Memory layout: the weight memory has one row per (axon ``j``, row ``g``), row address
 ``j * G + g``, holding the ``P`` weights ``W[g*P + p, j]`` side by side; the accumulator
@@ -28,7 +28,14 @@ from amaranth.lib.wiring import In, Out
 
 from ..aer import event_signature
 
-__all__ = ["NeuronCore", "core_params"]
+__all__ = ["NeuronCore", "core_params", "cycle_model", "CYCLE_MODEL"]
+
+CYCLE_MODEL = "cycles per timestep = E * ceil(N / P) + N + B + 5"
+
+
+def cycle_model(events, neurons, lanes, burst_extra=0):
+    """Cycles of one timestep without back-pressure (see the module docstring)."""
+    return events * -(-neurons // lanes) + neurons + burst_extra + 5
 
 
 class Phase(enum.Enum, shape=2):
@@ -218,21 +225,24 @@ class NeuronCore(wiring.Component):
                          acc_wr.en.eq(1)]
 
         # ---------------- UPDATE: one neuron per cycle ----------------
-        # Stage A: issue reads of neuron i (row g, lane p). Stage B: compute, write, emit.
+        # Three stages that advance together: A issues the reads of neuron i (row g, lane
+        # p); B holds the read data and computes u; C holds u, emits the spike and writes
+        # back. Registering u keeps the spike decision (and so the stall) off the long
+        # memory-to-clamp path: Fmax.
         issuing = Signal()
         i_ctr = Signal(range(n))
         g_ctr = Signal(range(rows))
         p_ctr = Signal(range(lanes))
-        u_valid = Signal()
-        u_i = Signal.like(i_ctr)
-        u_p = Signal.like(p_ctr)
-        u_g = Signal.like(g_ctr)
-        u_last = Signal()
-        u_done = Signal()
+        b_valid, b_i, b_p, b_g, b_row_end = (Signal(name="b_valid"), Signal.like(i_ctr),
+                                             Signal.like(p_ctr), Signal.like(g_ctr), Signal())
+        c_valid, c_i, c_g, c_row_end = (Signal(name="c_valid"), Signal.like(i_ctr),
+                                        Signal.like(g_ctr), Signal())
+        c_u = Signal(signed(vb))
+        c_done = Signal()
 
-        # Neuron datapath (DESIGN.md section 4) on the data read for stage B.
+        # Stage B: u = clamp(leak(v) + I), DESIGN.md section 4.
         acc_sel = Signal(signed(ab))
-        m.d.comb += acc_sel.eq(acc_rd.data.word_select(u_p, ab).as_signed())
+        m.d.comb += acc_sel.eq(acc_rd.data.word_select(b_p, ab).as_signed())
         v_old = v_rd.data
         if neuron.model == "if":
             v_leak = v_old
@@ -244,56 +254,58 @@ class NeuronCore(wiring.Component):
         u = Signal(signed(vb))
         m.d.comb += u.eq(Mux(total < neuron.v_min, neuron.v_min,
                              Mux(total > neuron.v_max, neuron.v_max, total)))
+
+        # Stage C: spike count and reset.
         d_max = neuron.max_spikes
         s = Signal(range(d_max + 1))
         theta = neuron.threshold
         if d_max == 1:
-            m.d.comb += s.eq(u >= theta)
+            m.d.comb += s.eq(c_u >= theta)
         else:
             # s = min(u // θ, D) as a thermometer of constant comparisons: no divider.
-            steps = [u >= k * theta for k in range(1, d_max + 1) if k * theta <= neuron.v_max]
+            steps = [c_u >= k * theta for k in range(1, d_max + 1) if k * theta <= neuron.v_max]
             m.d.comb += s.eq(sum(steps))
         v_next = Signal(signed(vb))
         if neuron.reset == "hard":
-            m.d.comb += v_next.eq(Mux(s > 0, neuron.v_reset, u))
+            m.d.comb += v_next.eq(Mux(c_u >= theta, neuron.v_reset, c_u))
         elif neuron.reset == "soft":
-            m.d.comb += v_next.eq(u - s * theta)
+            m.d.comb += v_next.eq(c_u - s * theta)
         else:
-            m.d.comb += v_next.eq(u)
+            m.d.comb += v_next.eq(c_u)
 
         burst_ctr = Signal(range(d_max + 1))
         with m.If(phase == Phase.UPDATE):
-            emitting = u_valid & (s > 0)
+            emitting = c_valid & (c_u >= theta)
+            m.d.comb += [self.o_events.valid.eq(emitting), self.o_events.p.addr.eq(c_i)]
             if self._burst:
                 # A graded spike s leaves as s binary events of the same address.
-                m.d.comb += [self.o_events.valid.eq(emitting),
-                             self.o_events.p.addr.eq(u_i), self.o_events.p.value.eq(1)]
+                m.d.comb += self.o_events.p.value.eq(1)
                 sent = self.o_events.ready & (burst_ctr == s - 1)
                 with m.If(emitting & self.o_events.ready):
                     m.d.sync += burst_ctr.eq(Mux(sent, 0, burst_ctr + 1))
-                m.d.comb += u_done.eq(u_valid & ((s == 0) | sent))
             else:
-                m.d.comb += [self.o_events.valid.eq(emitting),
-                             self.o_events.p.addr.eq(u_i), self.o_events.p.value.eq(s)]
-                m.d.comb += u_done.eq(u_valid & ((s == 0) | self.o_events.ready))
-            advance = ~u_valid | u_done
+                m.d.comb += self.o_events.p.value.eq(s)
+                sent = self.o_events.ready
+            m.d.comb += c_done.eq(c_valid & (~emitting | sent))
+            advance = ~c_valid | c_done
 
-            with m.If(u_done):
+            with m.If(c_done):
                 # Write back; the last timestep of an inference leaves zero state behind.
-                m.d.comb += [v_wr.addr.eq(u_i), v_wr.en.eq(1),
+                m.d.comb += [v_wr.addr.eq(c_i), v_wr.en.eq(1),
                              v_wr.data.eq(Mux(last_step, 0, v_next))]
-                with m.If((u_p == lanes - 1) | u_last):
-                    m.d.comb += [acc_wr.addr.eq(u_g), acc_wr.data.eq(0), acc_wr.en.eq(1)]
+                with m.If(c_row_end):
+                    m.d.comb += [acc_wr.addr.eq(c_g), acc_wr.data.eq(0), acc_wr.en.eq(1)]
 
             with m.If(advance):
-                m.d.sync += u_valid.eq(issuing)
+                m.d.sync += [c_valid.eq(b_valid), c_i.eq(b_i), c_g.eq(b_g),
+                             c_row_end.eq(b_row_end), c_u.eq(u), b_valid.eq(issuing)]
                 with m.If(issuing):
                     m.d.comb += [acc_rd.addr.eq(g_ctr), acc_rd.en.eq(1),
                                  v_rd.addr.eq(i_ctr), v_rd.en.eq(1)]
                     if bias_rd is not None:
                         m.d.comb += [bias_rd.addr.eq(i_ctr), bias_rd.en.eq(1)]
-                    m.d.sync += [u_i.eq(i_ctr), u_p.eq(p_ctr), u_g.eq(g_ctr),
-                                 u_last.eq(i_ctr == n - 1)]
+                    m.d.sync += [b_i.eq(i_ctr), b_p.eq(p_ctr), b_g.eq(g_ctr),
+                                 b_row_end.eq((p_ctr == lanes - 1) | (i_ctr == n - 1))]
                     with m.If(i_ctr == n - 1):
                         m.d.sync += [issuing.eq(0), i_ctr.eq(0), p_ctr.eq(0), g_ctr.eq(0)]
                     with m.Else():
@@ -305,7 +317,8 @@ class NeuronCore(wiring.Component):
                                 m.d.sync += p_ctr.eq(p_ctr + 1)
                         else:
                             m.d.sync += g_ctr.eq(g_ctr + 1)
-                with m.Else():      # every neuron issued and the last one done
+                with m.Elif(~b_valid):
+                    # Every neuron issued and the pipeline drained.
                     m.d.sync += phase.eq(Phase.TICK)
         with m.Else():
             m.d.sync += issuing.eq(1)
@@ -313,6 +326,5 @@ class NeuronCore(wiring.Component):
         with m.If(phase == Phase.TICK):
             m.d.comb += [self.o_events.valid.eq(1), self.o_events.p.tick.eq(1)]
             with m.If(self.o_events.ready):
-                m.d.sync += [phase.eq(Phase.ACCUM), u_valid.eq(0), u_last.eq(0),
-                             t.eq(Mux(last_step, 0, t + 1))]
+                m.d.sync += [phase.eq(Phase.ACCUM), t.eq(Mux(last_step, 0, t + 1))]
         return m
