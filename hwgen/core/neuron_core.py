@@ -255,19 +255,23 @@ class NeuronCore(wiring.Component):
         m.d.comb += u.eq(Mux(total < neuron.v_min, neuron.v_min,
                              Mux(total > neuron.v_max, neuron.v_max, total)))
 
-        # Stage C: spike count and reset.
+        # Spike count, decided on the unclamped sum in parallel with the clamp: every
+        # threshold k*θ used is <= v_max, so `total >= k*θ` equals `u >= k*θ`.
         d_max = neuron.max_spikes
-        s = Signal(range(d_max + 1))
         theta = neuron.threshold
+        s_b = Signal(range(d_max + 1))
         if d_max == 1:
-            m.d.comb += s.eq(c_u >= theta)
+            m.d.comb += s_b.eq(total >= theta)
         else:
             # s = min(u // θ, D) as a thermometer of constant comparisons: no divider.
-            steps = [c_u >= k * theta for k in range(1, d_max + 1) if k * theta <= neuron.v_max]
-            m.d.comb += s.eq(sum(steps))
+            steps = [total >= k * theta for k in range(1, d_max + 1) if k * theta <= neuron.v_max]
+            m.d.comb += s_b.eq(sum(steps))
+        s = Signal.like(s_b)          # stage C's spike count (registered)
+
+        # Stage C: reset.
         v_next = Signal(signed(vb))
         if neuron.reset == "hard":
-            m.d.comb += v_next.eq(Mux(c_u >= theta, neuron.v_reset, c_u))
+            m.d.comb += v_next.eq(Mux(s > 0, neuron.v_reset, c_u))
         elif neuron.reset == "soft":
             m.d.comb += v_next.eq(c_u - s * theta)
         else:
@@ -275,7 +279,7 @@ class NeuronCore(wiring.Component):
 
         burst_ctr = Signal(range(d_max + 1))
         with m.If(phase == Phase.UPDATE):
-            emitting = c_valid & (c_u >= theta)
+            emitting = c_valid & (s > 0)
             m.d.comb += [self.o_events.valid.eq(emitting), self.o_events.p.addr.eq(c_i)]
             if self._burst:
                 # A graded spike s leaves as s binary events of the same address.
@@ -298,7 +302,8 @@ class NeuronCore(wiring.Component):
 
             with m.If(advance):
                 m.d.sync += [c_valid.eq(b_valid), c_i.eq(b_i), c_g.eq(b_g),
-                             c_row_end.eq(b_row_end), c_u.eq(u), b_valid.eq(issuing)]
+                             c_row_end.eq(b_row_end), c_u.eq(u), s.eq(s_b),
+                             b_valid.eq(issuing)]
                 with m.If(issuing):
                     m.d.comb += [acc_rd.addr.eq(g_ctr), acc_rd.en.eq(1),
                                  v_rd.addr.eq(i_ctr), v_rd.en.eq(1)]
