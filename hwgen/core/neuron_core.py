@@ -12,7 +12,7 @@ Cycle model (no back-pressure), per timestep with ``E`` input events, ``N`` neur
 ``G = ceil(N / P)`` accumulator rows and ``B`` extra burst cycles (graded spikes sent as
 bursts: ``sum(s) - count(s > 0)``; 0 otherwise)::
 
-    cycles = E * G + N + B + 5
+    cycles = E * G + N + B + 4
 
 Memory layout: the weight memory has one row per (axon ``j``, row ``g``), row address
 ``j * G + g``, holding the ``P`` weights ``W[g*P + p, j]`` side by side; the accumulator
@@ -30,12 +30,12 @@ from ..aer import event_signature
 
 __all__ = ["NeuronCore", "core_params", "cycle_model", "CYCLE_MODEL"]
 
-CYCLE_MODEL = "cycles per timestep = E * ceil(N / P) + N + B + 5"
+CYCLE_MODEL = "cycles per timestep = E * ceil(N / P) + N + B + 4"
 
 
 def cycle_model(events, neurons, lanes, burst_extra=0):
     """Cycles of one timestep without back-pressure (see the module docstring)."""
-    return events * -(-neurons // lanes) + neurons + burst_extra + 5
+    return events * -(-neurons // lanes) + neurons + burst_extra + 4
 
 
 class Phase(enum.Enum, shape=2):

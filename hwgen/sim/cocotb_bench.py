@@ -9,6 +9,7 @@ the file named by ``HWGEN_COSIM_CONFIG``; the recorded spikes go to the ``.npz``
 import json
 import os
 import random
+import time
 
 import cocotb
 import numpy as np
@@ -121,7 +122,9 @@ class TB:
         p_in, p_out = cfg["stall_in"], cfg["stall_out"]
         probes = [*self.probes.values(), self.out_probe]
         index, presenting, cycle = 0, False, 0
+        in_ticks = []            # cycles at which the top input took a tick
         limit = cfg["max_cycles"]
+        start = time.perf_counter()
         while not all(p.done for p in probes):
             # Drive right after the rising edge: a held event stays valid until taken.
             if not presenting and index < len(events) and self.rng.random() >= p_in:
@@ -133,6 +136,8 @@ class TB:
             for p in probes:
                 p.sample(cycle)
             if presenting and int(dut.i_events__ready.value):
+                if events[index][2]:
+                    in_ticks.append(cycle)
                 index += 1
                 presenting = False
             await RisingEdge(dut.clk)
@@ -141,10 +146,12 @@ class TB:
             cycle += 1
             if cycle > limit:
                 break
+        seconds = time.perf_counter() - start
         errors = {name: p.error for name, p in self.probes.items() if p.error}
         if self.out_probe.error:
             errors["<top output>"] = self.out_probe.error
-        np.savez(cfg["results"], cycles=cycle, finished=all(p.done for p in probes),
+        np.savez(cfg["results"], cycles=cycle, seconds=seconds, in_ticks=np.array(in_ticks),
+                 finished=all(p.done for p in probes),
                  out_spikes=self.out_probe.spikes,
                  **{f"spikes_{k}": p.spikes for k, p in self.probes.items()},
                  **{f"ticks_{k}": np.array(p.tick_cycles) for k, p in self.probes.items()},

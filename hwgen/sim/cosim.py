@@ -105,6 +105,7 @@ def run_rtl(model, inputs, *, sim="verilator", options=None, build_dir="sim_buil
                            f"(stalled or lost a tick); see {log}")
         spikes = {layer.name: r[f"spikes_{layer.name}"] for layer in model.layers}
         info = {"cycles": int(r["cycles"]), "out_spikes": r["out_spikes"],
+                "seconds": float(r["seconds"]), "in_tick_cycles": r["in_ticks"],
                 "tick_cycles": {layer.name: r[f"ticks_{layer.name}"] for layer in model.layers}}
     if not batched:
         spikes = {k: v[0] for k, v in spikes.items()}

@@ -1,0 +1,234 @@
+"""Benchmarks of hwgen (DESIGN.md section 7), written to docs/benchmarks.{json,md}.
+
+Workloads (all seeded, so every run measures the same thing):
+
+1. Cycle model: one core alone (64 inputs, 32 neurons, graded input values 0..15, no
+   back-pressure), measured cycles of every timestep against ``cycle_model``.
+2. Synaptic throughput: the same core with every input active (dense activity) for
+   P = 1, 2, 4, 8 lanes: synaptic operations per cycle during integration (the
+   accumulate phase) and over whole timesteps, against P and against the block-RAM
+   bandwidth bound of the UP5K and the ECP5-85F.
+3. Simulation throughput: timesteps per second of the bundled example model in golden,
+   Verilator and Icarus (simulation loop only; builds excluded).
+4. Resources and Fmax: the bundled example's self-test top on iCEBreaker (UP5K) and
+   ULX3S (ECP5-85F), from yosys and nextpnr.
+
+Usage: .venv/bin/python scripts/bench.py [--skip-builds] [--out docs/]
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import golden
+from hwgen.core.neuron_core import CYCLE_MODEL, core_params, cycle_model
+from hwgen.inputs import random_inputs
+from hwgen.model import load_model, model_from_dict
+from hwgen.network import GenerateOptions
+from hwgen.sim.cosim import run_rtl
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "synthetic" / "synthetic.yaml"
+BUILD = ROOT / "sim_build" / "bench"
+
+# Block RAM of each device: count and the widest read port of one block (bits). A core
+# reads one weight row (P * weight_bits) and one accumulator row (P * acc_bits) per
+# cycle, so P cannot exceed the device's total read width divided by the bits per lane.
+DEVICES = {"iCE40UP5K": {"brams": 30, "port_bits": 16},
+           "LFE5U-85F": {"brams": 208, "port_bits": 36}}
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def core_model(fan_in=64, size=32, timesteps=6, seed=7):
+    rng = np.random.default_rng(seed)
+    return model_from_dict({
+        "format": "hwgen-model/1", "name": "core", "timesteps": timesteps,
+        "input": {"size": fan_in, "max_value": 15},
+        "layers": [{"name": "layer", "type": "dense", "size": size, "weight_bits": 8,
+                    "weights": rng.integers(-40, 41, (size, fan_in)).tolist(),
+                    "neuron": {"model": "lif", "leak": {"shift": 3}, "threshold": 600,
+                               "reset": "soft", "v_bits": 16, "max_spikes": 1}}],
+        "output": "layer"})
+
+
+def measure_core(model, x, lanes):
+    """Per-timestep cycles of a lone core with no stalls: (measured, model, integration)."""
+    spikes, info = run_rtl(model, x, options=GenerateOptions(lanes=lanes, fifo_depth=0),
+                           build_dir=BUILD / f"core_p{lanes}", stall_in=0.0, stall_out=0.0)
+    out_ticks = info["tick_cycles"]["layer"]
+    in_ticks = info["in_tick_cycles"]
+    events = np.count_nonzero(x.reshape(-1, x.shape[-1]), axis=1)
+    n = model.layers[0].size
+    rows = []
+    # Timestep k starts when the core has sent tick k-1 (the first one has reset/INIT).
+    for k in range(1, len(out_ticks)):
+        measured = int(out_ticks[k] - out_ticks[k - 1])
+        integration = int(in_ticks[k] - out_ticks[k - 1])
+        rows.append({"events": int(events[k]), "measured": measured,
+                     "model": cycle_model(int(events[k]), n, lanes),
+                     "integration_cycles": integration,
+                     "synops": int(events[k]) * n})
+    return rows, spikes
+
+
+def bench_cycle_model():
+    model = core_model()
+    x = random_inputs(model, samples=2, seed=11, density=0.4)
+    results = []
+    for lanes in (1, 4):
+        rows, _ = measure_core(model, x, lanes)
+        exact = sum(r["measured"] == r["model"] for r in rows)
+        log(f"cycle model P={lanes}: {exact}/{len(rows)} timesteps exact")
+        results.append({"lanes": lanes, "timesteps": rows,
+                        "exact": exact, "count": len(rows),
+                        "max_abs_error": max(abs(r["measured"] - r["model"]) for r in rows)})
+    return {"formula": CYCLE_MODEL, "workload": "64 inputs (density 0.4, values 1..15) -> "
+            "32 LIF neurons, 2 inferences x 6 timesteps, no stalls", "runs": results}
+
+
+def bench_synops():
+    model = core_model()
+    x = random_inputs(model, samples=1, seed=12, density=1.0)     # every input active
+    layer = model.layers[0]
+    runs = []
+    for lanes in (1, 2, 4, 8):
+        rows, _ = measure_core(model, x, lanes)
+        synops = sum(r["synops"] for r in rows)
+        integ = sum(r["integration_cycles"] for r in rows)
+        total = sum(r["measured"] for r in rows)
+        runs.append({"lanes": lanes, "synops": synops, "integration_cycles": integ,
+                     "timestep_cycles": total,
+                     "synops_per_cycle_integration": round(synops / integ, 3),
+                     "synops_per_cycle_timestep": round(synops / total, 3),
+                     "fraction_of_P_integration": round(synops / integ / lanes, 3)})
+        log(f"synops P={lanes}: {synops / integ:.2f}/cycle integrating, "
+            f"{synops / total:.2f}/cycle per timestep")
+    xmax = np.full(layer.fan_in, model.input_max)
+    bounds = {}
+    for device, d in DEVICES.items():
+        p = core_params(layer, xmax, 1)
+        bits_per_lane = p["weight_bits"] + p["acc_bits"]
+        bounds[device] = {"read_bits_per_cycle": d["brams"] * d["port_bits"],
+                          "bits_per_lane": bits_per_lane,
+                          "max_synops_per_cycle": d["brams"] * d["port_bits"] // bits_per_lane}
+    return {"workload": "64 inputs all active (values 1..15) -> 32 neurons, 6 timesteps, "
+            "no stalls", "runs": runs, "bram_bound": bounds}
+
+
+def bench_sim_speed(samples=4):
+    model = load_model(EXAMPLE)
+    x = random_inputs(model, samples=samples, seed=13)
+    steps = samples * model.timesteps
+    out = {}
+    start = time.perf_counter()
+    repeats = 20
+    for _ in range(repeats):
+        golden.run(model, x)
+    out["golden"] = steps * repeats / (time.perf_counter() - start)
+    import shutil
+    for sim in ("verilator", "icarus"):
+        if sim == "icarus" and shutil.which("iverilog") is None:
+            log("icarus: not installed, skipped")
+            continue
+        _, info = run_rtl(model, x, sim=sim, build_dir=BUILD / f"speed_{sim}",
+                          stall_in=0.0, stall_out=0.0)
+        out[sim] = steps / info["seconds"]
+        log(f"{sim}: {out[sim]:.1f} timesteps/s ({info['cycles']} cycles)")
+    return {"workload": f"{EXAMPLE.relative_to(ROOT)}, {samples} inferences x "
+            f"{model.timesteps} timesteps, no stalls; RTL simulators driven by cocotb",
+            "timesteps_per_second": {k: round(v, 1) for k, v in out.items()}}
+
+
+def bench_builds():
+    from hwgen.build import build_board
+    model = load_model(EXAMPLE)
+    runs = []
+    for board in ("icebreaker", "ulx3s-85f"):
+        for lanes in (1, 4):
+            log(f"building {board}, P={lanes} (minutes)")
+            report = build_board(model, board, BUILD / f"build_{board}_p{lanes}",
+                                 options=GenerateOptions(lanes=lanes), progress=log)
+            runs.append({"board": board, "device": report["device"], "lanes": lanes,
+                         **report["resources"], "fmax_mhz": report["fmax_mhz"],
+                         "clock_mhz": round(report["clock_mhz"], 1),
+                         "timing_met": report["timing_met"],
+                         "build_seconds": report["build_seconds"]})
+    return {"workload": f"{EXAMPLE.relative_to(ROOT)} self-test top (network + stimulus "
+            "and expected-output ROMs)", "runs": runs}
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def markdown(res):
+    measured_on = f"Measured by `scripts/bench.py` on {res['machine']} ({res['date']})."
+    lines = ["# Benchmarks", "", measured_on,
+             "Regenerate with `.venv/bin/python scripts/bench.py`.", ""]
+    cm = res["cycle_model"]
+    lines += ["## Cycles per timestep against the cycle model", "",
+              f"Formula: `{cm['formula']}`. Workload: {cm['workload']}.", ""]
+    lines += _table(
+        ["P", "timesteps", "exact", "max abs error (cycles)", "measured (first 5)",
+         "model (first 5)"],
+        [[r["lanes"], r["count"], r["exact"], r["max_abs_error"],
+          ", ".join(str(t["measured"]) for t in r["timesteps"][:5]),
+          ", ".join(str(t["model"]) for t in r["timesteps"][:5])] for r in cm["runs"]])
+    sy = res["synops"]
+    lines += ["", "## Synaptic operations per cycle (dense activity)", "",
+              f"Workload: {sy['workload']}.", ""]
+    lines += _table(
+        ["P", "synops/cycle, integration", "fraction of P", "synops/cycle, whole timestep"],
+        [[r["lanes"], r["synops_per_cycle_integration"], r["fraction_of_P_integration"],
+          r["synops_per_cycle_timestep"]] for r in sy["runs"]])
+    bound = "Block-RAM bandwidth bound (one weight row and one accumulator row per cycle):"
+    lines += ["", bound, ""]
+    lines += _table(["device", "read bits/cycle", "bits per lane", "max synops/cycle"],
+                    [[dev, b["read_bits_per_cycle"], b["bits_per_lane"],
+                      b["max_synops_per_cycle"]] for dev, b in sy["bram_bound"].items()])
+    sp = res["sim_speed"]
+    lines += ["", "## Simulation throughput", "", f"Workload: {sp['workload']}.", ""]
+    lines += _table(["simulator", "timesteps/s"], sp["timesteps_per_second"].items())
+    if res.get("builds"):
+        b = res["builds"]
+        lines += ["", "## Resources and Fmax", "", f"Workload: {b['workload']}.", ""]
+        lines += _table(
+            ["board", "device", "P", "LUT", "FF", "BRAM", "DSP", "Fmax (MHz)",
+             "clock (MHz)", "timing met"],
+            [[r["board"], r["device"], r["lanes"], r["LUT"], r["FF"], r["BRAM"], r["DSP"],
+              r["fmax_mhz"], r["clock_mhz"], "yes" if r["timing_met"] else "no"]
+             for r in b["runs"]])
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-builds", action="store_true", help="no FPGA builds")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = ap.parse_args()
+    res = {"date": time.strftime("%Y-%m-%d"),
+           "machine": f"{platform.machine()}, {platform.python_implementation()} "
+                      f"{platform.python_version()}"}
+    res["cycle_model"] = bench_cycle_model()
+    res["synops"] = bench_synops()
+    res["sim_speed"] = bench_sim_speed()
+    if not args.skip_builds:
+        res["builds"] = bench_builds()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "benchmarks.json").write_text(json.dumps(res, indent=2) + "\n")
+    (args.out / "benchmarks.md").write_text(markdown(res))
+    log(f"wrote {args.out / 'benchmarks.json'} and {args.out / 'benchmarks.md'}")
+
+
+if __name__ == "__main__":
+    main()
