@@ -1,0 +1,91 @@
+"""The CLI boundary: user errors give one line, a non-zero exit and no traceback, and
+leave no output behind."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "synthetic" / "synthetic.yaml"
+
+
+def hwgen(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "hwgen.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def assert_user_error(result, *phrases):
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("hwgen: error: ")
+    for phrase in phrases:
+        assert phrase in lines[-1]
+
+
+def test_generate_writes_verilog_and_manifest(tmp_path):
+    r = hwgen("generate", EXAMPLE, "-o", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "out" / "synthetic.v").read_text()
+    assert "module synthetic(" in text
+    assert (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_generate_is_byte_identical(tmp_path):
+    for name in ("a", "b"):
+        assert hwgen("generate", EXAMPLE, "-o", tmp_path / name, "--lanes", 3).returncode == 0
+    for f in ("synthetic.v", "manifest.json"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+
+
+def test_broken_model_names_file_and_layer_and_writes_nothing(tmp_path):
+    model = tmp_path / "broken.yaml"
+    model.write_text(EXAMPLE.read_text().replace("threshold: 300", "threshold: 0"))
+    (tmp_path / "weights.npz").write_bytes((EXAMPLE.parent / "weights.npz").read_bytes())
+    out = tmp_path / "out"
+    assert_user_error(hwgen("generate", model, "-o", out), str(model), "layer 'hidden'",
+                      "threshold")
+    assert not out.exists()
+    assert set(tmp_path.iterdir()) == {model, tmp_path / "weights.npz"}   # no temp folders
+
+
+def test_missing_model_file(tmp_path):
+    assert_user_error(hwgen("generate", tmp_path / "nope.yaml", "-o", tmp_path / "o"),
+                      "nope.yaml", "does not exist")
+
+
+@pytest.mark.parametrize("bad,phrase", [
+    (np.zeros((8, 63), np.int64), "shape"),
+    (np.full((8, 64), 16), "[0, 15]"),
+    (np.full((8, 64), 0.5), "integers"),
+])
+def test_bad_inputs_are_refused(tmp_path, bad, phrase):
+    x = tmp_path / "x.npy"
+    np.save(x, bad)
+    out = tmp_path / "y.npz"
+    assert_user_error(hwgen("simulate", EXAMPLE, "--inputs", x, "-o", out), str(x), phrase)
+    assert not out.exists()
+
+
+def test_simulate_golden_writes_every_layer(tmp_path):
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(0).integers(0, 16, (2, 8, 64)))
+    r = hwgen("simulate", EXAMPLE, "--inputs", x, "--sim", "golden", "-o", tmp_path / "y.npz")
+    assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "y.npz") as y:
+        assert set(y.files) == {"hidden", "out"}
+        assert y["hidden"].shape == (2, 8, 32) and y["out"].shape == (2, 8, 10)
+
+
+def test_unknown_board_is_a_usage_error(tmp_path):
+    r = hwgen("build", EXAMPLE, "--board", "nosuchboard", "-o", tmp_path / "o")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_check_refuses_golden_against_itself():
+    r = hwgen("check", EXAMPLE, "--sim", "golden")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
