@@ -12,7 +12,7 @@ Cycle model (no back-pressure), per timestep with ``E`` input events, ``N`` neur
 ``G = ceil(N / P)`` accumulator rows and ``B`` extra burst cycles (graded spikes sent as
 bursts: ``sum(s) - count(s > 0)``; 0 otherwise)::
 
-    cycles = E * G + N + B + 4
+    cycles = E * G + N + B + 5
 
 Memory layout: the weight memory has one row per (axon ``j``, row ``g``), row address
 ``j * G + g``, holding the ``P`` weights ``W[g*P + p, j]`` side by side; the accumulator
@@ -30,12 +30,12 @@ from ..aer import event_signature
 
 __all__ = ["NeuronCore", "core_params", "cycle_model", "CYCLE_MODEL"]
 
-CYCLE_MODEL = "cycles per timestep = E * ceil(N / P) + N + B + 4"
+CYCLE_MODEL = "cycles per timestep = E * ceil(N / P) + N + B + 5"
 
 
 def cycle_model(events, neurons, lanes, burst_extra=0):
     """Cycles of one timestep without back-pressure (see the module docstring)."""
-    return events * -(-neurons // lanes) + neurons + burst_extra + 4
+    return events * -(-neurons // lanes) + neurons + burst_extra + 5
 
 
 class Phase(enum.Enum, shape=2):
@@ -225,10 +225,11 @@ class NeuronCore(wiring.Component):
                          acc_wr.en.eq(1)]
 
         # ---------------- UPDATE: one neuron per cycle ----------------
-        # Three stages that advance together: A issues the reads of neuron i (row g, lane
-        # p); B holds the read data and computes u; C holds u, emits the spike and writes
-        # back. Registering u keeps the spike decision (and so the stall) off the long
-        # memory-to-clamp path: Fmax.
+        # Four stages that advance together: A issues the reads of neuron i (row g, lane
+        # p); B holds the read data and computes leak(v) + bias; D adds I and clamps to u;
+        # C holds u, emits the spike and writes back. The registers split the
+        # memory-to-clamp path in two and keep the spike decision (and so the stall
+        # logic) off it: Fmax.
         issuing = Signal()
         i_ctr = Signal(range(n))
         g_ctr = Signal(range(rows))
@@ -237,10 +238,12 @@ class NeuronCore(wiring.Component):
                                              Signal.like(p_ctr), Signal.like(g_ctr), Signal())
         c_valid, c_i, c_g, c_row_end = (Signal(name="c_valid"), Signal.like(i_ctr),
                                         Signal.like(g_ctr), Signal())
+        d_valid, d_i, d_g, d_row_end = (Signal(name="d_valid"), Signal.like(i_ctr),
+                                        Signal.like(g_ctr), Signal())
         c_u = Signal(signed(vb))
         c_done = Signal()
 
-        # Stage B: u = clamp(leak(v) + I), DESIGN.md section 4.
+        # Stage B: leak(v) + bias, and this neuron's accumulator lane.
         acc_sel = Signal(signed(ab))
         m.d.comb += acc_sel.eq(acc_rd.data.word_select(b_p, ab).as_signed())
         v_old = v_rd.data
@@ -250,7 +253,12 @@ class NeuronCore(wiring.Component):
             v_leak = v_old - (v_old >> neuron.leak_shift)     # arithmetic shift on signed
         else:
             v_leak = (v_old * Const(neuron.leak_decay)) >> neuron.leak_frac_bits
-        total = v_leak + acc_sel + bias_value
+        leak_bias = v_leak + bias_value
+        d_leak_bias = Signal.like(leak_bias)
+        d_acc = Signal.like(acc_sel)
+
+        # Stage D: u = clamp(leak(v) + I), DESIGN.md section 4.
+        total = d_leak_bias + d_acc
         u = Signal(signed(vb))
         m.d.comb += u.eq(Mux(total < neuron.v_min, neuron.v_min,
                              Mux(total > neuron.v_max, neuron.v_max, total)))
@@ -301,8 +309,11 @@ class NeuronCore(wiring.Component):
                     m.d.comb += [acc_wr.addr.eq(c_g), acc_wr.data.eq(0), acc_wr.en.eq(1)]
 
             with m.If(advance):
-                m.d.sync += [c_valid.eq(b_valid), c_i.eq(b_i), c_g.eq(b_g),
-                             c_row_end.eq(b_row_end), c_u.eq(u), s.eq(s_b),
+                m.d.sync += [c_valid.eq(d_valid), c_i.eq(d_i), c_g.eq(d_g),
+                             c_row_end.eq(d_row_end), c_u.eq(u), s.eq(s_b),
+                             d_valid.eq(b_valid), d_i.eq(b_i), d_g.eq(b_g),
+                             d_row_end.eq(b_row_end), d_leak_bias.eq(leak_bias),
+                             d_acc.eq(acc_sel),
                              b_valid.eq(issuing)]
                 with m.If(issuing):
                     m.d.comb += [acc_rd.addr.eq(g_ctr), acc_rd.en.eq(1),
@@ -322,7 +333,7 @@ class NeuronCore(wiring.Component):
                                 m.d.sync += p_ctr.eq(p_ctr + 1)
                         else:
                             m.d.sync += g_ctr.eq(g_ctr + 1)
-                with m.Elif(~b_valid):
+                with m.Elif(~b_valid & ~d_valid):
                     # Every neuron issued and the pipeline drained.
                     m.d.sync += phase.eq(Phase.TICK)
         with m.Else():
