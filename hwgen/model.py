@@ -6,6 +6,7 @@ message naming the file, the layer and the rule; nothing else is raised for bad 
 """
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,13 +28,32 @@ INPUT_MAX_RANGE = (1, 255)
 FRAC_BITS_RANGE = (0, 16)
 MAX_SIZE = 65536
 MAX_TIMESTEPS = 65536
-# Verilog keywords cannot name the top module; these also cover SystemVerilog's.
-_RESERVED = {
-    "always", "and", "assign", "begin", "buf", "case", "default", "end", "endcase",
-    "endmodule", "for", "function", "if", "initial", "input", "inout", "integer", "module",
-    "not", "or", "output", "reg", "wire", "xor", "logic", "bit", "byte", "int", "task",
-    "generate", "genvar", "parameter", "localparam", "signed", "unsigned",
-}
+# (System)Verilog keywords cannot name the top module (IEEE 1800-2017 Annex B).
+_RESERVED = set("""
+    accept_on alias always always_comb always_ff always_latch and assert assign assume
+    automatic before begin bind bins binsof bit break buf bufif0 bufif1 byte case casex casez
+    cell chandle checker class clocking cmos config const constraint context continue cover
+    covergroup coverpoint cross deassign default defparam design disable dist do edge else
+    end endcase endchecker endclass endclocking endconfig endfunction endgenerate endgroup
+    endinterface endmodule endpackage endprimitive endprogram endproperty endspecify
+    endsequence endtable endtask enum event eventually expect export extends extern final
+    first_match for force foreach forever fork forkjoin function generate genvar global
+    highz0 highz1 if iff ifnone ignore_bins illegal_bins implements implies import incdir
+    include initial inout input inside instance int integer interconnect interface
+    intersect join join_any join_none large let liblist library local localparam logic
+    longint macromodule matches medium modport module nand negedge nettype new nexttime
+    nmos nor noshowcancelled not notif0 notif1 null or output package packed parameter pmos
+    posedge primitive priority program property protected pull0 pull1 pulldown pullup
+    pulsestyle_ondetect pulsestyle_onevent pure rand randc randcase randsequence rcmos real
+    realtime ref reg reject_on release repeat restrict return rnmos rpmos rtran rtranif0
+    rtranif1 s_always s_eventually s_nexttime s_until s_until_with scalared sequence
+    shortint shortreal showcancelled signed small soft solve specify specparam static
+    string strong strong0 strong1 struct super supply0 supply1 sync_accept_on
+    sync_reject_on table tagged task this throughout time timeprecision timeunit tran
+    tranif0 tranif1 tri tri0 tri1 triand trior trireg type typedef union unique unique0
+    unsigned until until_with untyped use uwire var vectored virtual void wait wait_order
+    wand weak weak0 weak1 while wildcard wire with within wor xnor xor
+""".split())
 
 
 class ModelError(HwgenError):
@@ -133,14 +153,15 @@ class _Checker:
         for key in required:
             if key not in d:
                 self.fail(f"{what} is missing the field '{key}'")
-        unknown = sorted(set(d) - set(required) - set(optional))
+        unknown = sorted(set(d) - set(required) - set(optional), key=str)
         if unknown:
             allowed = ", ".join(sorted(set(required) | set(optional)))
             self.fail(f"{what} has an unknown field '{unknown[0]}' (allowed: {allowed})")
 
     def integer(self, value, what, lo=None, hi=None):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
             self.fail(f"{what} must be an integer, not {_kind(value)} {value!r}")
+        value = int(value)
         if lo is not None and value < lo:
             self.fail(f"{what} must be >= {lo}, got {value}")
         if hi is not None and value > hi:
@@ -176,36 +197,44 @@ class _Checker:
             if spec["key"] not in arrays:
                 self.fail(f"{what}: key '{spec['key']}' is not in '{npz_path}' "
                           f"(it has: {', '.join(sorted(arrays)) or 'nothing'})")
-            array = arrays[spec["key"]]
-            if array.dtype.kind == "f":
-                if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
-                    self.fail(f"{what} must hold integers only (the model is quantized)")
-            elif array.dtype.kind not in "iub":
-                self.fail(f"{what} must hold integers only, not {array.dtype}")
-            if array.size and np.abs(array.astype(np.float64)).max() >= 2**62:
-                self.fail(f"{what} holds values too large for any supported width")
-            array = array.astype(np.int64)
+            array = self._array(arrays[spec["key"]], what)
+        elif isinstance(spec, np.ndarray):          # models built in code (Python API)
+            array = self._array(spec, what)
         else:
             array = self._nested(spec, what)
         if array.shape != tuple(shape):
             self.fail(f"{what} must have shape {list(shape)}, got {list(array.shape)}")
         return array
 
+    def _array(self, array, what):
+        if array.dtype.kind == "f":
+            if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
+                self.fail(f"{what} must hold integers only (the model is quantized)")
+        elif array.dtype.kind not in "iub":
+            self.fail(f"{what} must hold integers only, not {array.dtype}")
+        if array.size and np.abs(array.astype(np.float64)).max() >= 2**62:
+            self.fail(f"{what} holds values too large for any supported width")
+        return array.astype(np.int64)
+
     def _nested(self, spec, what):
         if not isinstance(spec, list):
             self.fail(f"{what} must be a nested list of integers or {{file:, key:}}, "
                       f"not {_kind(spec)}")
 
-        def walk(x):
+        def walk(x, depth):
             if isinstance(x, list):
-                return [walk(y) for y in x]
-            if isinstance(x, bool) or not isinstance(x, int):
+                # A bound on the depth stops a recursive YAML alias (`&w [*w]`);
+                # shapes are checked afterwards.
+                if depth >= 8:
+                    self.fail(f"{what} is nested too deeply (a recursive alias?)")
+                return [walk(y, depth + 1) for y in x]
+            if isinstance(x, bool) or not isinstance(x, int | np.integer):
                 self.fail(f"{what} must hold integers only, found {x!r}")
-            if abs(x) >= 2**62:
+            if abs(int(x)) >= 2**62:
                 self.fail(f"{what} holds values too large for any supported width")
-            return x
+            return int(x)
 
-        values = walk(spec)
+        values = walk(spec, 0)
         try:
             return np.array(values, dtype=np.int64)
         except ValueError:
@@ -215,6 +244,24 @@ class _Checker:
 def _kind(value):
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
             float: "a float", type(None): "empty"}.get(type(value), type(value).__name__)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (the default keeps the
+    last one silently, hiding a typo)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue                    # left to the default (which refuses it)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' is given twice in one mapping",
+                    key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_model(path):
@@ -227,7 +274,7 @@ def load_model(path):
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"{path}: model file cannot be read ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -271,7 +318,9 @@ def model_from_dict(data, path=Path("<model>"), base_dir=None):
             c.fail("'input' is reserved for the network input and cannot name a layer")
         if lname in sizes:
             c.fail("layer names must be unique; this name is used twice")
-        ltype = ld.get("type")
+        if "type" not in ld:
+            c.fail("the layer is missing the field 'type'")
+        ltype = ld["type"]
         if ltype in ("attention", "conv2d", "sumpool2d", "flatten"):
             c.fail(f"type '{ltype}' is not supported yet by this version of hwgen "
                    f"(supported: dense)")

@@ -60,7 +60,7 @@ def models(draw, max_layers=3, max_size=10, max_input=12):
                              for _ in range(size)]
         layers.append(layer)
         sizes[name] = size
-    data = {"format": "hwgen-model/1", "name": "rand", "timesteps": draw(st.integers(1, 5)),
+    data = {"format": "hwgen-model/1", "name": "rnd", "timesteps": draw(st.integers(1, 5)),
             "input": {"size": input_size, "max_value": draw(st.sampled_from([1, 1, 3, 7]))},
             "layers": layers, "output": draw(st.sampled_from(list(sizes)[1:]))}
     return model_from_dict(data)
