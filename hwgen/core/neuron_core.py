@@ -153,8 +153,10 @@ class NeuronCore(wiring.Component):
         m.submodules.v = v_mem = Memory(shape=signed(vb), depth=n, init=[])
         w_rd = w_mem.read_port()
         acc_wr = acc_mem.write_port()
-        # Transparent: with one row (G = 1) the next event reads the row written this cycle.
-        acc_rd = acc_mem.read_port(transparent_for=(acc_wr,))
+        # With one row (G = 1) the next event reads the row written in the same cycle, so the
+        # read must be transparent. With G >= 2 back-to-back rows always differ, and the
+        # bypass would put the whole accumulate path in front of the update stages.
+        acc_rd = acc_mem.read_port(transparent_for=(acc_wr,) if rows == 1 else ())
         v_wr = v_mem.write_port()
         v_rd = v_mem.read_port()
         if np.any(layer.bias):
@@ -220,7 +222,9 @@ class NeuronCore(wiring.Component):
             for p in range(lanes):
                 acc_lane = acc_rd.data[p * ab:(p + 1) * ab].as_signed()
                 w_lane = w_rd.data[p * wb:(p + 1) * wb].as_signed()
-                lanes_sum.append((acc_lane + w_lane * b_value)[:ab])
+                # A binary event only masks the weight: no multiplier (DSP or LUTs).
+                delta = Mux(b_value, w_lane, 0) if len(b_value) == 1 else w_lane * b_value
+                lanes_sum.append((acc_lane + delta)[:ab])
             m.d.comb += [acc_wr.addr.eq(b_row), acc_wr.data.eq(Cat(*lanes_sum)),
                          acc_wr.en.eq(1)]
 
