@@ -22,6 +22,11 @@ def run(model, inputs):
         ``{layer name: int64 array [T, size]}`` (``[N, T, size]`` for batched inputs).
     """
     x = np.asarray(inputs)
+    if x.ndim not in (2, 3) or x.shape[-1] != model.input_size:
+        raise ValueError(f"inputs must have shape [T, {model.input_size}] or "
+                         f"[N, T, {model.input_size}], got {list(x.shape)}")
+    if x.dtype.kind not in "iub" or (x.size and (x.min() < 0 or x.max() > model.input_max)):
+        raise ValueError(f"inputs must be integers in [0, {model.input_max}]")
     batched = x.ndim == 3
     if not batched:
         x = x[None]

