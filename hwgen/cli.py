@@ -23,7 +23,7 @@ def _options(args):
 
 def _add_generator_options(p):
     g = p.add_argument_group("generator options")
-    g.add_argument("--lanes", type=int, default=1, metavar="P",
+    g.add_argument("--lanes", type=_count, default=1, metavar="P",
                    help="synapses updated per cycle in every core (default 1)")
     g.add_argument("--burst", action="store_true",
                    help="send graded spikes as bursts of binary events")
@@ -35,8 +35,9 @@ def _add_sim_options(p, default_sim):
     p.add_argument("--sim", choices=("golden", "verilator", "icarus"), default=default_sim,
                    help=f"simulator (default {default_sim})")
     p.add_argument("--seed", type=int, default=0,
-                   help="seed of event order, stalls and random inputs (default 0)")
-    p.add_argument("--stall", type=float, default=0.3, metavar="P",
+                   help="seed of event order and stalls (and of check's random inputs; "
+                   "default 0)")
+    p.add_argument("--stall", type=_probability, default=0.3, metavar="P",
                    help="probability of a stall cycle on each top stream (default 0.3)")
     p.add_argument("--build-dir", type=Path, default=None,
                    help="simulator build folder (default sim_build/<model name>)")
@@ -52,10 +53,11 @@ def cmd_generate(args):
 
 
 def _simulate(model, x, args):
-    """Spikes of every layer, batched ``[N, T, size]``."""
+    """``(spikes of every layer, output port spikes)``, batched ``[N, T, size]``."""
     import golden
     if args.sim == "golden":
-        return golden.run(model, x)
+        spikes = golden.run(model, x)
+        return spikes, spikes[model.output]
     from .sim.cosim import run_rtl
     build_dir = args.build_dir or Path("sim_build") / model.name
     _progress(f"building and running the {args.sim} simulation of {x.shape[0]} "
@@ -64,7 +66,7 @@ def _simulate(model, x, args):
     spikes, info = run_rtl(model, x, sim=args.sim, options=_options(args), build_dir=build_dir,
                            seed=args.seed, stall_in=args.stall, stall_out=args.stall)
     _progress(f"{args.sim}: {info['cycles']} cycles, {time.monotonic() - start:.1f} s")
-    return spikes
+    return spikes, info["out_spikes"]
 
 
 def cmd_simulate(args):
@@ -73,7 +75,7 @@ def cmd_simulate(args):
     model = load_model(args.model)
     x = load_inputs(args.inputs, model)
     batched = x.ndim == 3
-    spikes = _simulate(model, x if batched else x[None], args)
+    spikes, _ = _simulate(model, x if batched else x[None], args)
     if not batched:
         spikes = {k: v[0] for k, v in spikes.items()}
     out = Path(args.output)
@@ -98,14 +100,19 @@ def cmd_check(args):
         x = random_inputs(model, args.samples, seed=args.seed)
     _progress(f"golden model: {x.shape[0]} inference(s)")
     expected = golden.run(model, x)
-    actual = _simulate(model, x, args)
+    actual, out_port = _simulate(model, x, args)
     mismatch = first_mismatch(model, expected, actual)
     if mismatch is not None:
         print(f"FAIL: {describe_mismatch(mismatch, 'golden', args.sim)}")
         return 1
+    if not np.array_equal(out_port, expected[model.output]):
+        n, t, i = np.argwhere(out_port != expected[model.output])[0]
+        print(f"FAIL: the top output port differs from layer '{model.output}': sample {n}, "
+              f"timestep {t}, neuron {i}")
+        return 1
     counts = ", ".join(f"{name} {int(s.sum())}" for name, s in expected.items())
-    print(f"PASS: {args.sim} is bit-exact against golden for every layer "
-          f"({x.shape[0]} inferences x {model.timesteps} timesteps; spikes: {counts})")
+    print(f"PASS: {args.sim} is bit-exact against golden for every layer and the output "
+          f"port ({x.shape[0]} inference(s) x {model.timesteps} timesteps; spikes: {counts})")
     return 0
 
 
@@ -146,7 +153,7 @@ def _parser():
 
     c = sub.add_parser("check", help="co-simulate the RTL against the golden model")
     c.add_argument("model", type=Path, metavar="MODEL.yaml")
-    c.add_argument("--samples", type=int, default=8,
+    c.add_argument("--samples", type=_count, default=8,
                    help="random inferences to check (default 8)")
     c.add_argument("--inputs", type=Path, metavar="X.npy",
                    help="check these inputs instead of random ones")
@@ -158,12 +165,26 @@ def _parser():
     b.add_argument("model", type=Path, metavar="MODEL.yaml")
     b.add_argument("--board", required=True, choices=("icebreaker", "ulx3s-85f"))
     b.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
-    b.add_argument("--samples", type=int, default=4,
+    b.add_argument("--samples", type=_count, default=4,
                    help="inferences held in the self-test ROM (default 4)")
     b.add_argument("--seed", type=int, default=0, help="seed of the self-test inputs")
     _add_generator_options(b)
     b.set_defaults(func=cmd_build)
     return p
+
+
+def _count(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _probability(text):
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
 
 
 def main(argv=None):

@@ -44,11 +44,10 @@ class GenerateOptions:
 
 
 def _layer_max(model, name, options):
-    """Largest value carried by the events of source ``name``."""
+    """Largest value carried by one event of source ``name``."""
     if name == "input":
         return model.input_max
-    d = model.layer(name).neuron.max_spikes
-    return 1 if options.burst else d
+    return 1 if options.burst else model.layer(name).neuron.max_spikes
 
 
 class NetworkTop(wiring.Component):
@@ -77,12 +76,14 @@ class NetworkTop(wiring.Component):
         })
         self.cores = {}
         for layer in model.layers:
-            xmax = np.concatenate([
-                np.full(model.source_size(s), _layer_max(model, s, self._options))
-                for s in layer.inputs])
+            # Per axon, the most it receives in a timestep: D of a graded source even when
+            # that source sends bursts (D events of 1), so the accumulator is exact.
+            xmax = np.concatenate([np.full(model.source_size(s), model.source_max(s))
+                                   for s in layer.inputs])
             self.cores[layer.name] = NeuronCore(
                 layer, input_max=xmax, timesteps=model.timesteps,
-                lanes=self._options.lanes, burst=self._options.burst)
+                lanes=self._options.lanes, burst=self._options.burst,
+                event_max=max(_layer_max(model, s, self._options) for s in layer.inputs))
 
     @property
     def input_layout(self):

@@ -58,6 +58,10 @@ class EventMerge(wiring.Component):
                     with m.If(src.p.tick):
                         m.d.comb += src.ready.eq(1)
                         m.d.sync += ticked[k].eq(1)
+                    with m.Elif(src.p.addr >= self._sizes[k]):
+                        # Out of this input's range: dropped here, as a core drops it, so it
+                        # cannot land on the next input's axons.
+                        m.d.comb += src.ready.eq(1)
                     with m.Else():
                         m.d.comb += [o.valid.eq(1), o.p.addr.eq(src.p.addr + offset),
                                      o.p.value.eq(src.p.value), src.ready.eq(o.ready)]

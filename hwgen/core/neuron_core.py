@@ -88,7 +88,11 @@ class NeuronCore(wiring.Component):
     layer : hwgen.model.DenseLayer
         Weights, bias and neuron parameters.
     input_max : int or sequence of int
-        Largest value an input event carries (per axon, or one for all).
+        Largest input an axon receives in one timestep (per axon, or one for all): the
+        accumulator is sized for it.
+    event_max : int, optional
+        Largest value one input event carries (default ``max(input_max)``); smaller when
+        a graded source sends bursts of binary events.
     timesteps : int
         ``T``: after the ``T``-th tick the state returns to zero for the next inference.
     lanes : int
@@ -99,13 +103,13 @@ class NeuronCore(wiring.Component):
 
     Members
     -------
-    i_events : In(stream.Signature(event_layout(fan_in, max(input_max))))
+    i_events : In(stream.Signature(event_layout(fan_in, event_max)))
         Input AER events and ticks.
     o_events : Out(stream.Signature(event_layout(size, D or 1)))
         Spike events of this layer, then one tick per timestep.
     """
 
-    def __init__(self, layer, *, input_max, timesteps, lanes=1, burst=False):
+    def __init__(self, layer, *, input_max, timesteps, lanes=1, burst=False, event_max=None):
         if lanes < 1:
             raise ValueError("lanes must be >= 1")
         xmax = np.broadcast_to(np.asarray(input_max, dtype=np.int64), (layer.fan_in,))
@@ -117,7 +121,8 @@ class NeuronCore(wiring.Component):
         self._params = core_params(layer, xmax, lanes)
         out_max = 1 if self._burst else layer.neuron.max_spikes
         super().__init__({
-            "i_events": In(event_signature(layer.fan_in, int(xmax.max()))),
+            "i_events": In(event_signature(
+                layer.fan_in, int(xmax.max()) if event_max is None else event_max)),
             "o_events": Out(event_signature(layer.size, out_max)),
         })
 

@@ -73,12 +73,20 @@ class StreamProbe:
             self.spikes[self.n, self.t, addr] += value
 
 
-def input_events(x, rng):
-    """The event list of every inference: nonzero inputs in random order, then a tick."""
+def input_events(x, rng, junk=0.0, addr_limit=0):
+    """The event list of every inference: nonzero inputs in random order, then a tick.
+
+    With ``junk`` > 0, events whose address is out of range (``size .. addr_limit - 1``,
+    where the address field has room for them) are mixed in: the design must drop them.
+    """
     events = []
+    size = x.shape[-1]
     for sample in x:
         for step in sample:
             nz = [(int(j), int(step[j]), 0) for j in np.flatnonzero(step)]
+            if junk and addr_limit > size:
+                nz += [(rng.randrange(size, addr_limit), 1, 0)
+                       for _ in range(int(junk * size))]
             rng.shuffle(nz)
             events.extend(nz)
             events.append((0, 0, 1))
@@ -118,7 +126,8 @@ class TB:
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         await self.reset()
         write = _field_writer(cfg["input_layout"])
-        events = input_events(self.x, self.rng)
+        addr_limit = 1 << cfg["input_layout"]["addr"]["width"]
+        events = input_events(self.x, self.rng, cfg.get("junk", 0.0), addr_limit)
         p_in, p_out = cfg["stall_in"], cfg["stall_out"]
         probes = [*self.probes.values(), self.out_probe]
         index, presenting, cycle = 0, False, 0

@@ -34,9 +34,10 @@ def _prepare_env(sim):
 
 
 def run_rtl(model, inputs, *, sim="verilator", options=None, build_dir="sim_build/cosim",
-            seed=0, stall_in=0.3, stall_out=0.3, max_cycles=None, quiet=True):
+            seed=0, stall_in=0.3, stall_out=0.3, junk=0.0, max_cycles=None):
     """Co-simulate ``inputs`` (``[T, size]`` or ``[N, T, size]``) through the RTL.
 
+    ``junk`` mixes out-of-range input addresses in (they must be dropped).
     Returns ``(spikes, info)``: ``spikes`` is ``{layer: int64 [.., T, size]}`` shaped like
     :func:`golden.run`'s answer, ``info`` holds the cycle count and each layer's tick cycles.
     """
@@ -69,6 +70,8 @@ def run_rtl(model, inputs, *, sim="verilator", options=None, build_dir="sim_buil
         "seed": seed,
         "stall_in": stall_in,
         "stall_out": stall_out,
+        # Out-of-range input events per timestep, as a fraction of input.size.
+        "junk": junk,
         # Generous bound so a hung design ends instead of running forever.
         "max_cycles": max_cycles or 1000 + 20 * x.shape[0] * x.shape[1] * (neurons + synops)
         + 20 * events,
