@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import HwgenError
 
-__all__ = ["ToolError", "verilator_env", "verilator_version", "yowasp_env", "require_tool"]
+__all__ = ["ToolError", "verilator_env", "verilator_version", "yowasp_env"]
 
 MIN_VERILATOR = (5, 36)
 
@@ -70,14 +70,6 @@ def yowasp_env(env=None):
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     return env
-
-
-def require_tool(name, why, env=None):
-    """Path of ``name`` on ``PATH``, or a :class:`ToolError` saying what needs it."""
-    path = shutil.which(name, path=(env or os.environ).get("PATH"))
-    if path is None:
-        raise ToolError(f"'{name}' was not found on PATH; it is needed {why}")
-    return path
 
 
 def _check():
