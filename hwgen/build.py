@@ -90,9 +90,8 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
                        script_after_synth="tee -q -o stat.json stat -json",
                        nextpnr_opts="--report nextpnr-report.json")
     except Exception as exc:  # amaranth raises a plain error with the tool's exit status
-        log = work / "top.tim"
         raise BuildError(f"{board_name}: the build failed ({exc}); logs in {work}/ "
-                         f"(top.rpt: yosys, {log.name}: nextpnr)") from None
+                         f"(top.rpt: yosys, top.tim: nextpnr)") from None
     elapsed = time.monotonic() - start
 
     stat = json.loads((work / "stat.json").read_text())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from boards import BOARDS
+
 from .errors import HwgenError
 
 __all__ = ["main"]
@@ -27,7 +29,7 @@ def _add_generator_options(p):
                    help="synapses updated per cycle in every core (default 1)")
     g.add_argument("--burst", action="store_true",
                    help="send graded spikes as bursts of binary events")
-    g.add_argument("--fifo-depth", type=int, default=16, metavar="N",
+    g.add_argument("--fifo-depth", type=_non_negative, default=16, metavar="N",
                    help="FIFO entries after each core, 0 for none (default 16)")
 
 
@@ -163,7 +165,7 @@ def _parser():
 
     b = sub.add_parser("build", help="bitstream and OUT/report.json for a board")
     b.add_argument("model", type=Path, metavar="MODEL.yaml")
-    b.add_argument("--board", required=True, choices=("icebreaker", "ulx3s-85f"))
+    b.add_argument("--board", required=True, choices=sorted(BOARDS))
     b.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
     b.add_argument("--samples", type=_count, default=4,
                    help="inferences held in the self-test ROM (default 4)")
@@ -173,11 +175,17 @@ def _parser():
     return p
 
 
-def _count(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def _at_least(lowest):
+    def parse(text):
+        value = int(text)
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"must be >= {lowest}, got {value}")
+        return value
+    return parse
+
+
+_count = _at_least(1)
+_non_negative = _at_least(0)
 
 
 def _probability(text):
@@ -198,9 +206,6 @@ def main(argv=None):
     except HwgenError as exc:
         print(f"hwgen: error: {exc}", file=sys.stderr)
         return 1
-    except ValueError as exc:       # option values out of range (e.g. --lanes 0)
-        print(f"hwgen: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("hwgen: interrupted", file=sys.stderr)
         return 130
