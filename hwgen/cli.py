@@ -133,6 +133,60 @@ def cmd_build(args):
     return 0 if report["timing_met"] else 1
 
 
+def _write_quantized(result, args):
+    from .quantize import format_report, write_report
+    print(format_report(result.report))
+    yaml_path, npz_path = result.write(args.output)
+    print(f"wrote {yaml_path}\nwrote {npz_path}")
+    if args.report:
+        write_report(result.report, args.report)
+        print(f"wrote {args.report}")
+
+
+def cmd_import_nir(args):
+    from .nir_import import import_nir
+    _progress(f"importing {args.graph}")
+    result = import_nir(args.graph, timesteps=args.timesteps, weight_bits=args.weight_bits,
+                        dt=args.dt, reset=args.reset, max_spikes=args.max_spikes,
+                        input_max=args.input_max, decay_bits=args.decay_bits,
+                        v_bits=args.v_bits, name=args.name or _name_from(args.output))
+    _write_quantized(result, args)
+
+
+def cmd_quantize(args):
+    from .quantize import load_float_npz, quantize
+    layers = load_float_npz(args.floats)
+    result = quantize(layers, name=args.name or _name_from(args.output),
+                      timesteps=args.timesteps, input_size=layers[0].weight.shape[1],
+                      input_max=args.input_max, weight_bits=args.weight_bits,
+                      decay_bits=args.decay_bits, v_bits=args.v_bits, source=str(args.floats))
+    _write_quantized(result, args)
+
+
+def _name_from(path):
+    """A model name from the output file name ('my-net.yaml' -> 'my_net')."""
+    from .nir_import import _hwgen_name
+    return _hwgen_name(Path(path).stem, set())
+
+
+def _add_quantize_options(p):
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.yaml",
+                   help="the model to write; its tensors go to MODEL.npz next to it")
+    p.add_argument("--timesteps", type=_count, required=True, metavar="T",
+                   help="timesteps per inference")
+    p.add_argument("--weight-bits", type=_count, default=8, metavar="B",
+                   help="signed weight width (default 8)")
+    p.add_argument("--input-max", type=_count, default=1, metavar="N",
+                   help="largest network input value (default 1: binary spikes)")
+    p.add_argument("--decay-bits", type=_non_negative, default=16, metavar="F",
+                   help="fraction bits of a leak that is not a shift (default 16)")
+    p.add_argument("--v-bits", type=_count, default=None, metavar="N",
+                   help="membrane width (default: the smallest that never clamps)")
+    p.add_argument("--name", default=None, help="model name (default: from MODEL.yaml)")
+    p.add_argument("--report", type=Path, default=None, metavar="REPORT.json",
+                   help="also write the report as JSON")
+
+
 def _parser():
     p = argparse.ArgumentParser(
         prog="hwgen", description="Quantized SNN models to bit-exact Verilog for open FPGAs.")
@@ -172,6 +226,22 @@ def _parser():
     b.add_argument("--seed", type=int, default=0, help="seed of the self-test inputs")
     _add_generator_options(b)
     b.set_defaults(func=cmd_build)
+
+    n = sub.add_parser("import-nir", help="a quantized model from a NIR graph")
+    n.add_argument("graph", type=Path, metavar="GRAPH.nir")
+    _add_quantize_options(n)
+    n.add_argument("--dt", type=_positive_float, default=1e-4,
+                   help="time step in seconds for tau (default 1e-4, snnTorch's export)")
+    n.add_argument("--reset", choices=("hard", "soft", "none"), default="hard",
+                   help="hard = NIR's reset to v_reset (default); soft subtracts the threshold")
+    n.add_argument("--max-spikes", type=_count, default=1, metavar="D",
+                   help="graded spikes: up to D per neuron and timestep (default 1)")
+    n.set_defaults(func=cmd_import_nir)
+
+    q = sub.add_parser("quantize", help="a quantized model from float weights (.npz)")
+    q.add_argument("floats", type=Path, metavar="FLOAT.npz")
+    _add_quantize_options(q)
+    q.set_defaults(func=cmd_quantize)
     return p
 
 
@@ -192,6 +262,13 @@ def _probability(text):
     value = float(text)
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return value
 
 

@@ -1,0 +1,412 @@
+"""Real-valued spiking layers -> a quantized hwgen model, with a report of every change.
+
+Both ``hwgen import-nir`` and ``hwgen quantize`` first describe the network as a list of
+:class:`FloatLayer` -- discrete time, real numbers, DESIGN.md section 4 read over the reals:
+
+    u = decay * v + weight @ x + bias
+    s = 0 if u < threshold (u <= threshold when ``strict``), else 1, or min(u // threshold, D)
+    v = v_reset if s else u (hard) | u - s * threshold (soft) | u (none)
+
+and :func:`quantize` maps that onto integers, one scale ``s`` per layer: every quantity in
+voltage units (weights, bias, threshold, v_reset) is multiplied by ``s`` and rounded. The
+scale is 1 when the layer already is integer-valued and fits ``weight_bits`` -- then nothing
+changes and the model is exact -- and otherwise the largest that fits the weights in
+``weight_bits``. Thresholds are rounded so that the comparison stays right for integer
+membranes: ``u > t  <=>  u >= floor(t) + 1`` (NIR's strict rule) and ``u >= t  <=>  u >=
+ceil(t)``. The membrane width is chosen so that it can never clamp within ``timesteps``.
+"""
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .errors import HwgenError
+from .model import FORMAT, FRAC_BITS_RANGE, V_BITS_RANGE, WEIGHT_BITS_RANGE, model_from_dict
+
+__all__ = ["QuantizeError", "FloatLayer", "Quantized", "quantize", "load_float_npz",
+           "format_report"]
+
+# Relative tolerance under which a float is taken to be the integer next to it: floats
+# that went through dt/tau and back (snnTorch exports r = tau/dt) land a few ulps off.
+_SNAP = 1e-9
+
+
+class QuantizeError(HwgenError):
+    """A float network that cannot become an hwgen model; names what and where."""
+
+
+@dataclass
+class FloatLayer:
+    name: str
+    inputs: list[str]          # "input" or earlier layers, concatenated in this order
+    weight: np.ndarray         # float [size, fan_in]: voltage added per unit of input
+    bias: np.ndarray           # float [size]: voltage added every timestep
+    threshold: float
+    decay: float = 1.0         # v_leak = decay * v; 1 = integrate-and-fire
+    strict: bool = False       # spike when u > threshold (NIR) instead of u >= threshold
+    reset: str = "hard"
+    v_reset: float = 0.0
+    max_spikes: int = 1
+    origin: str = ""           # where it came from, for messages ("NIR node 'lif1' (LIF)")
+
+    @property
+    def size(self):
+        return self.weight.shape[0]
+
+    def where(self):
+        return self.origin or f"layer '{self.name}'"
+
+
+@dataclass
+class Quantized:
+    """The result: a validated :class:`hwgen.model.Model` and the report of what changed."""
+    model: object
+    report: dict
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exact(self):
+        return all(layer["exact"] for layer in self.report["layers"])
+
+    def write(self, path):
+        """Write ``path`` (YAML) and its weights next to it (``<stem>.npz``), atomically."""
+        return write_model(self.model, path)
+
+
+def _snap(x):
+    """``x`` with values within _SNAP (relative) of an integer replaced by that integer."""
+    x = np.asarray(x, dtype=np.float64)
+    r = np.rint(x)
+    close = np.abs(x - r) <= _SNAP * np.maximum(1.0, np.abs(x))
+    return np.where(close, r, x)
+
+
+def _is_integral(x):
+    x = _snap(x)
+    return bool(np.all(x == np.rint(x)))
+
+
+def _quantize_threshold(t, strict):
+    t = float(_snap(t))
+    return math.floor(t) + 1 if strict else math.ceil(t)
+
+
+def _leak(decay, decay_bits, where):
+    """The hwgen leak for ``v -> decay * v``: (neuron fields, realized decay, exact?)."""
+    decay = float(_snap(decay))
+    if not 0.0 <= decay <= 1.0:
+        raise QuantizeError(f"{where}: leak factor {decay:g} is outside [0, 1] (for a NIR LIF "
+                            f"this means tau < dt: forward Euler would be unstable)")
+    if decay == 1.0:
+        return {"model": "if"}, 1.0, True
+    for k in range(1, FRAC_BITS_RANGE[1] + 1):     # 1 - 2^-k: a shift, no multiplier
+        if abs(decay - (1.0 - 2.0 ** -k)) <= _SNAP:
+            return {"model": "lif", "leak": {"shift": k}}, 1.0 - 2.0 ** -k, False
+    lam = round(decay * (1 << decay_bits))
+    f = decay_bits
+    while f > 0 and lam % 2 == 0:                  # the smallest equivalent fraction
+        lam //= 2
+        f -= 1
+    # decay 0 is exact (the neuron forgets everything); any other product is floored.
+    return ({"model": "lif", "leak": {"decay": lam, "frac_bits": f}}, lam / (1 << f),
+            lam == 0)
+
+
+def _leak_text(neuron):
+    leak = neuron.get("leak")
+    if leak is None:
+        return "none"
+    if "shift" in leak:
+        return f"v - (v >> {leak['shift']})"
+    return f"(v * {leak['decay']}) >> {leak['frac_bits']}"
+
+
+def _bits_for(magnitude):
+    """Signed width holding every value in [-magnitude, magnitude]."""
+    return max(2, int(magnitude).bit_length() + 1)
+
+
+def quantize(layers, *, name, timesteps, input_size, input_max, weight_bits=8,
+             decay_bits=16, v_bits=None, output=None, source="<float model>"):
+    """Map ``layers`` (list of :class:`FloatLayer`) onto a validated hwgen model.
+
+    ``v_bits=None`` picks, per layer, the smallest membrane that cannot clamp within
+    ``timesteps`` (capped at 32; the report says when it is capped).
+    """
+    if not WEIGHT_BITS_RANGE[0] <= weight_bits <= WEIGHT_BITS_RANGE[1]:
+        raise QuantizeError(f"weight_bits must be in {list(WEIGHT_BITS_RANGE)}, got "
+                            f"{weight_bits}")
+    if not FRAC_BITS_RANGE[0] <= decay_bits <= FRAC_BITS_RANGE[1]:
+        raise QuantizeError(f"decay bits must be in {list(FRAC_BITS_RANGE)}, got {decay_bits}")
+    if not layers:
+        raise QuantizeError(f"{source}: the network has no spiking layer")
+    qmax = (1 << (weight_bits - 1)) - 1
+    source_max = {"input": input_max}
+    entries, report_layers, notes = [], [], []
+    for layer in layers:
+        where = f"{source}: {layer.where()}"
+        for what, value in (("weights", layer.weight), ("bias", layer.bias),
+                            ("threshold", layer.threshold), ("v_reset", layer.v_reset),
+                            ("leak", layer.decay)):
+            if not np.all(np.isfinite(value)):
+                raise QuantizeError(f"{where}: {what} holds a value that is not finite")
+        if layer.threshold < 0 or (layer.threshold == 0 and not layer.strict):
+            raise QuantizeError(f"{where}: threshold {layer.threshold:g} is not positive; "
+                                f"hwgen neurons need a threshold of at least 1 after scaling")
+        w = np.asarray(layer.weight, dtype=np.float64)
+        b = np.asarray(layer.bias, dtype=np.float64)
+        wmax = float(np.abs(w).max()) if w.size else 0.0
+        if _is_integral(w) and _is_integral(b) and _is_integral(layer.v_reset) and wmax <= qmax:
+            scale = 1.0                   # already integers that fit: change nothing
+        elif wmax > 0:
+            scale = qmax / wmax
+        else:                             # no weights at all: keep the threshold legible
+            scale = qmax / max(layer.threshold, 1.0)
+        w_int = np.rint(_snap(w * scale)).astype(np.int64)
+        b_int = np.rint(_snap(b * scale)).astype(np.int64)
+        theta = _quantize_threshold(layer.threshold * scale, layer.strict)
+        v_reset = int(np.rint(_snap(layer.v_reset * scale)))
+        neuron, decay_q, leak_exact = _leak(layer.decay, decay_bits, where)
+
+        # Worst case of the change, in the float network's own (voltage) units.
+        xmax = np.concatenate([np.full(_source_size(src, input_size, entries), source_max[src],
+                                       dtype=np.float64) for src in layer.inputs])
+        dw = w_int / scale - w
+        db = b_int / scale - b
+        current_error = float((np.abs(dw) @ xmax + np.abs(db)).max()) if w.size else 0.0
+        # With integer membranes a comparison moves nowhere (u > t <=> u >= floor(t) + 1,
+        # u >= t <=> u >= ceil(t)); only dividing by the threshold (graded spikes) or
+        # subtracting it (soft reset) needs the threshold itself to be an integer.
+        t_scaled = float(_snap(layer.threshold * scale))
+        theta_error = abs(theta / scale - layer.threshold)
+        divides = layer.max_spikes > 1 or layer.reset == "soft"
+        threshold_exact = theta == t_scaled if divides else True
+        v_reset_exact = v_reset == _snap(layer.v_reset * scale)
+        exact = (np.array_equal(w_int, _snap(w * scale)) and np.array_equal(b_int, _snap(b * scale))
+                 and v_reset_exact and leak_exact and threshold_exact)
+
+        # The membrane never clamps: |u| grows by at most the largest input current (plus
+        # one for the floored leak product) per timestep, and a leak bounds it for good.
+        current_max = int((np.abs(w_int) @ xmax.astype(np.int64) + np.abs(b_int)).max()) \
+            if w.size else 0
+        steps = timesteps if decay_q >= 1.0 else min(timesteps, math.ceil(1 / (1 - decay_q)))
+        bound = steps * (current_max + 1) + abs(v_reset) + theta * layer.max_spikes
+        need = max(_bits_for(bound), _bits_for(theta), _bits_for(abs(v_reset)),
+                   _bits_for(int(np.abs(b_int).max()) if b_int.size else 0))
+        if v_bits is not None:
+            if v_bits < max(_bits_for(theta), _bits_for(abs(v_reset))):
+                raise QuantizeError(f"{where}: v_bits={v_bits} cannot hold the threshold "
+                                    f"{theta} and v_reset {v_reset}")
+            chosen = v_bits
+        else:
+            chosen = min(need, V_BITS_RANGE[1])
+        may_clamp = chosen < need
+        if may_clamp:
+            exact = False
+            notes.append(f"{where}: the membrane is {chosen} bits; it may clamp after "
+                         f"{timesteps} timesteps of the largest input (it would need "
+                         f"{need} bits never to clamp)")
+
+        neuron.update(threshold=theta, reset=layer.reset, v_reset=v_reset, v_bits=chosen,
+                      max_spikes=layer.max_spikes)
+        entry = {"name": layer.name, "type": "dense", "input": _input_field(layer.inputs),
+                 "size": layer.size, "weights": w_int, "weight_bits": weight_bits,
+                 "neuron": neuron}
+        if np.any(b_int):
+            entry["bias"] = b_int
+        entries.append(entry)
+        source_max[layer.name] = layer.max_spikes
+        report_layers.append({
+            "layer": layer.name, "from": layer.where(), "scale": scale,
+            "weights": {"max": wmax, "max_int": int(np.abs(w_int).max()) if w.size else 0,
+                        "max_abs_error": float(np.abs(dw).max()) if w.size else 0.0},
+            "bias_max_abs_error": float(np.abs(db).max()) if b.size else 0.0,
+            "threshold": {"float": float(layer.threshold), "int": theta,
+                          "rule": ("u > {:g}  <=>  u >= {}" if layer.strict else
+                                   "u >= {:g}  <=>  u >= {}").format(t_scaled, theta),
+                          "abs_error": theta_error},
+            "leak": {"float": float(layer.decay), "realized": decay_q,
+                     "hwgen": _leak_text(neuron)},
+            "v_reset": {"float": float(layer.v_reset), "int": v_reset},
+            "v_bits": chosen, "may_clamp": may_clamp,
+            "worst_case_current_error": current_error,
+            "exact": bool(exact),
+        })
+    data = {"format": FORMAT, "name": name, "timesteps": timesteps,
+            "input": {"size": input_size, "max_value": input_max},
+            "layers": entries, "output": output or layers[-1].name}
+    model = model_from_dict(data, path=Path(source))
+    report = {"source": str(source), "weight_bits": weight_bits, "timesteps": timesteps,
+              "layers": report_layers, "notes": notes,
+              "exact": all(r["exact"] for r in report_layers)}
+    return Quantized(model=model, report=report, notes=notes)
+
+
+def _input_field(inputs):
+    return inputs[0] if len(inputs) == 1 else list(inputs)
+
+
+def _source_size(src, input_size, entries):
+    if src == "input":
+        return input_size
+    return next(e["size"] for e in entries if e["name"] == src)
+
+
+def format_report(report):
+    """The report as text, one block per layer."""
+    lines = [f"quantized {report['source']} to {report['weight_bits']}-bit weights"]
+    for r in report["layers"]:
+        t, leak = r["threshold"], r["leak"]
+        lines.append(f"  layer '{r['layer']}' (from {r['from']}): "
+                     + ("exact, nothing changed" if r["exact"] else "approximate"))
+        lines.append(f"    scale {r['scale']:.6g}: weights max {r['weights']['max']:.6g} -> "
+                     f"{r['weights']['max_int']}, error <= {r['weights']['max_abs_error']:.3g}"
+                     f" (bias error <= {r['bias_max_abs_error']:.3g})")
+        lines.append(f"    threshold {t['float']:.6g} -> {t['int']} ({t['rule']}); "
+                     f"error {t['abs_error']:.3g}")
+        if leak["float"] != 1.0:
+            error = abs(leak["realized"] - leak["float"])
+            lines.append(f"    leak {leak['float']:.9g} -> {leak['hwgen']} = "
+                         f"{leak['realized']:.9g}, error {error:.3g} per timestep "
+                         "(plus the floor of the product)")
+        lines.append(f"    v_reset {r['v_reset']['float']:.6g} -> {r['v_reset']['int']}; "
+                     f"v_bits {r['v_bits']}" + (" (may clamp)" if r["may_clamp"] else
+                                                " (never clamps)"))
+        lines.append(f"    worst-case input error per timestep: "
+                     f"{r['worst_case_current_error']:.3g} (threshold {t['float']:.6g})")
+    for note in report["notes"]:
+        lines.append(f"  note: {note}")
+    lines.append("the model is exact" if report["exact"] else
+                 "the model approximates the float network (see the errors above)")
+    return "\n".join(lines)
+
+
+def write_model(model, path):
+    """Write ``model`` to ``path`` (YAML) with its tensors in ``<stem>.npz`` next to it.
+
+    Both files are written to temporary names first and renamed at the end, so a failure
+    leaves nothing half-written.
+    """
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml"):
+        raise QuantizeError(f"{path}: the model file name must end in .yaml")
+    npz_path = path.with_suffix(".npz")
+    arrays, layers = {}, []
+    for layer in model.layers:
+        arrays[f"{layer.name}_w"] = layer.weights
+        entry = {"name": layer.name, "type": "dense", "input": _input_field(layer.inputs),
+                 "size": layer.size, "weights": {"file": npz_path.name, "key": f"{layer.name}_w"}}
+        if np.any(layer.bias):
+            arrays[f"{layer.name}_b"] = layer.bias
+            entry["bias"] = {"file": npz_path.name, "key": f"{layer.name}_b"}
+        entry.update(weight_bits=layer.weight_bits, neuron=layer.neuron.to_dict())
+        layers.append(entry)
+    data = {"format": FORMAT, "name": model.name, "timesteps": model.timesteps,
+            "input": {"size": model.input_size, "max_value": model.input_max},
+            "layers": layers, "output": model.output}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_yaml = path.with_name(f".{path.name}.tmp")
+        tmp_npz = npz_path.with_name(f".{npz_path.stem}.tmp.npz")
+        np.savez_compressed(tmp_npz, **{k: _narrow(v) for k, v in arrays.items()})
+        tmp_yaml.write_text(yaml.safe_dump(data, sort_keys=False, width=100))
+        os.replace(tmp_npz, npz_path)
+        os.replace(tmp_yaml, path)
+    except OSError as exc:
+        for tmp in (tmp_yaml, tmp_npz):
+            tmp.unlink(missing_ok=True)
+        raise QuantizeError(f"{path}: cannot write the model ({exc.strerror})") from None
+    return path, npz_path
+
+
+def _narrow(a):
+    """The smallest signed integer dtype holding ``a`` (keeps the committed files small)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if a.size == 0 or (a.min() >= info.min and a.max() <= info.max):
+            return a.astype(dtype)
+    return a.astype(np.int64)
+
+
+def write_report(report, path):
+    Path(path).write_text(json.dumps(report, indent=2) + "\n")
+
+
+# --- hwgen quantize: the float .npz format ------------------------------------------------
+
+_LAYER_KEYS = {"weight", "bias", "threshold", "beta", "reset", "max_spikes", "v_reset"}
+
+
+def load_float_npz(path):
+    """Read a ``hwgen-float/1`` archive into :class:`FloatLayer` s (see docs/import.md).
+
+    Keys are ``<layer>.<field>``; layers come in the order their keys first appear and each
+    feeds the next. ``weight`` [size, fan_in] and ``threshold`` are required; ``bias``,
+    ``beta`` (leak factor, default 1), ``reset`` (default "soft"), ``max_spikes`` (default
+    1) and ``v_reset`` (default 0) are optional. Spikes follow DESIGN.md section 4 over the
+    reals: ``u >= threshold``.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise QuantizeError(f"{path}: file does not exist") from None
+    except Exception as exc:    # numpy raises many kinds for a broken archive
+        raise QuantizeError(f"{path}: cannot be read as .npz ({exc})") from None
+    fields = {}
+    for key, value in arrays.items():
+        layer, dot, what = key.rpartition(".")
+        if not dot or what not in _LAYER_KEYS:
+            raise QuantizeError(f"{path}: key '{key}' is not '<layer>.<field>' with field one "
+                                f"of {', '.join(sorted(_LAYER_KEYS))}")
+        fields.setdefault(layer, {})[what] = value
+    if not fields:
+        raise QuantizeError(f"{path}: the archive holds no layer")
+    layers, fan_in = [], None
+    for name, f in fields.items():
+        where = f"{path}: layer '{name}'"
+        for required in ("weight", "threshold"):
+            if required not in f:
+                raise QuantizeError(f"{where}: '{name}.{required}' is missing")
+        w = _float_array(f["weight"], f"{where}: weight", ndim=2)
+        if fan_in is not None and w.shape[1] != fan_in:
+            raise QuantizeError(f"{where}: weight has {w.shape[1]} columns but the previous "
+                                f"layer has {fan_in} neurons")
+        size = w.shape[0]
+        bias = _float_array(f.get("bias", np.zeros(size)), f"{where}: bias", shape=(size,))
+        reset = str(f.get("reset", np.array("soft")))
+        if reset not in ("hard", "soft", "none"):
+            raise QuantizeError(f"{where}: reset must be hard, soft or none, got '{reset}'")
+        max_spikes = f.get("max_spikes", np.array(1))
+        if max_spikes.shape != () or max_spikes.dtype.kind not in "iu" or int(max_spikes) < 1:
+            raise QuantizeError(f"{where}: max_spikes must be one integer >= 1")
+        layers.append(FloatLayer(
+            name=name, inputs=["input"] if not layers else [layers[-1].name], weight=w,
+            bias=bias, threshold=_scalar(f["threshold"], f"{where}: threshold"),
+            decay=_scalar(f.get("beta", np.array(1.0)), f"{where}: beta"),
+            reset=reset, v_reset=_scalar(f.get("v_reset", np.array(0.0)), f"{where}: v_reset"),
+            max_spikes=int(max_spikes), origin=f"layer '{name}'"))
+        fan_in = size
+    return layers
+
+
+def _float_array(a, what, ndim=None, shape=None):
+    if a.dtype.kind not in "fiu":
+        raise QuantizeError(f"{what} must be numbers, not {a.dtype}")
+    if ndim is not None and a.ndim != ndim:
+        raise QuantizeError(f"{what} must have {ndim} dimensions, got shape {list(a.shape)}")
+    if shape is not None and a.shape != shape:
+        raise QuantizeError(f"{what} must have shape {list(shape)}, got {list(a.shape)}")
+    return a.astype(np.float64)
+
+
+def _scalar(a, what):
+    if a.size != 1 or a.dtype.kind not in "fiu":
+        raise QuantizeError(f"{what} must be one number")
+    return float(a.reshape(()))
