@@ -31,9 +31,10 @@ from .model import FORMAT, FRAC_BITS_RANGE, V_BITS_RANGE, WEIGHT_BITS_RANGE, mod
 __all__ = ["QuantizeError", "FloatLayer", "Quantized", "quantize", "load_float_npz",
            "format_report"]
 
-# Relative tolerance under which a float is taken to be the integer next to it: floats
-# that went through dt/tau and back (snnTorch exports r = tau/dt) land a few ulps off.
-_SNAP = 1e-9
+# Relative tolerance under which a float is taken to be the integer next to it. NIR files
+# hold float32, and values that went through dt/tau and back (snnTorch exports tau =
+# dt/(1-beta), r = tau/dt) land a few float32 ulps (2^-24) off.
+_SNAP = 2.0 ** -20
 
 
 class QuantizeError(HwgenError):
@@ -183,8 +184,10 @@ def quantize(layers, *, name, timesteps, input_size, input_max, weight_bits=8,
         # u >= t <=> u >= ceil(t)); only dividing by the threshold (graded spikes) or
         # subtracting it (soft reset) needs the threshold itself to be an integer.
         t_scaled = float(_snap(layer.threshold * scale))
-        theta_error = abs(theta / scale - layer.threshold)
         divides = layer.max_spikes > 1 or layer.reset == "soft"
+        # Error of the threshold where its value matters beyond the comparison, in the float
+        # network's units.
+        theta_error = abs(theta - t_scaled) / scale if divides else 0.0
         threshold_exact = theta == t_scaled if divides else True
         v_reset_exact = v_reset == _snap(layer.v_reset * scale)
         exact = (np.array_equal(w_int, _snap(w * scale)) and np.array_equal(b_int, _snap(b * scale))
@@ -229,7 +232,7 @@ def quantize(layers, *, name, timesteps, input_size, input_max, weight_bits=8,
             "threshold": {"float": float(layer.threshold), "int": theta,
                           "rule": ("u > {:g}  <=>  u >= {}" if layer.strict else
                                    "u >= {:g}  <=>  u >= {}").format(t_scaled, theta),
-                          "abs_error": theta_error},
+                          "abs_error": theta_error, "divides": divides},
             "leak": {"float": float(layer.decay), "realized": decay_q,
                      "hwgen": _leak_text(neuron)},
             "v_reset": {"float": float(layer.v_reset), "int": v_reset},
@@ -267,9 +270,13 @@ def format_report(report):
         lines.append(f"    scale {r['scale']:.6g}: weights max {r['weights']['max']:.6g} -> "
                      f"{r['weights']['max_int']}, error <= {r['weights']['max_abs_error']:.3g}"
                      f" (bias error <= {r['bias_max_abs_error']:.3g})")
-        lines.append(f"    threshold {t['float']:.6g} -> {t['int']} ({t['rule']}); "
-                     f"error {t['abs_error']:.3g}")
-        if leak["float"] != 1.0:
+        threshold = f"    threshold {t['float']:.6g} -> {t['int']} ({t['rule']})"
+        if t["divides"]:        # graded spikes divide by it, a soft reset subtracts it
+            threshold += f"; as divisor / subtrahend off by {t['abs_error']:.3g}"
+        lines.append(threshold)
+        if leak["realized"] == 0.0:
+            lines.append("    leak: none kept (decay 0, the membrane forgets every step)")
+        elif leak["float"] != 1.0:
             error = abs(leak["realized"] - leak["float"])
             lines.append(f"    leak {leak['float']:.9g} -> {leak['hwgen']} = "
                          f"{leak['realized']:.9g}, error {error:.3g} per timestep "
