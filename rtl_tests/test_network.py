@@ -84,3 +84,11 @@ def test_out_of_range_input_addresses_are_dropped(sim, build_dir):
                    input_size=6, input_max=3, output="b")
     x = random_inputs(model, samples=2, seed=SEED)
     assert_bit_exact(model, x, sim, build_dir, junk=0.5)
+
+
+def test_digits_model_on_real_digits(build_dir):
+    """The trained digits model (D = 4) on 16 test images: every layer bit-exact."""
+    model = load_model(ROOT / "examples" / "digits" / "digits_d4.yaml")
+    split = np.load(ROOT / "examples" / "digits" / "test_split.npz")
+    x = np.broadcast_to(split["inputs"][:16, None, :].astype(np.int64), (16, 8, 64))
+    assert_bit_exact(model, x, "verilator", build_dir, GenerateOptions(lanes=4))
