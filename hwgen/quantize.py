@@ -19,7 +19,7 @@ ceil(t)``. The membrane width is chosen so that it can never clamp within ``time
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +68,6 @@ class Quantized:
     """The result: a validated :class:`hwgen.model.Model` and the report of what changed."""
     model: object
     report: dict
-    notes: list[str] = field(default_factory=list)
 
     @property
     def exact(self):
@@ -146,118 +145,122 @@ def quantize(layers, *, name, timesteps, input_size, input_max, weight_bits=8,
         raise QuantizeError(f"decay bits must be in {list(FRAC_BITS_RANGE)}, got {decay_bits}")
     if not layers:
         raise QuantizeError(f"{source}: the network has no spiking layer")
-    qmax = (1 << (weight_bits - 1)) - 1
-    source_max = {"input": input_max}
-    entries, report_layers, notes = [], [], []
+    sizes, source_max = {"input": input_size}, {"input": input_max}
+    entries, rows, notes = [], [], []
     for layer in layers:
-        where = f"{source}: {layer.where()}"
-        for what, value in (("weights", layer.weight), ("bias", layer.bias),
-                            ("threshold", layer.threshold), ("v_reset", layer.v_reset),
-                            ("leak", layer.decay)):
-            if not np.all(np.isfinite(value)):
-                raise QuantizeError(f"{where}: {what} holds a value that is not finite")
-        if layer.threshold < 0 or (layer.threshold == 0 and not layer.strict):
-            raise QuantizeError(f"{where}: threshold {layer.threshold:g} is not positive; "
-                                f"hwgen neurons need a threshold of at least 1 after scaling")
-        w = np.asarray(layer.weight, dtype=np.float64)
-        b = np.asarray(layer.bias, dtype=np.float64)
-        wmax = float(np.abs(w).max()) if w.size else 0.0
-        if _is_integral(w) and _is_integral(b) and _is_integral(layer.v_reset) and wmax <= qmax:
-            scale = 1.0                   # already integers that fit: change nothing
-        elif wmax > 0:
-            scale = qmax / wmax
-        else:                             # no weights at all: keep the threshold legible
-            scale = qmax / max(layer.threshold, 1.0)
-        w_int = np.rint(_snap(w * scale)).astype(np.int64)
-        b_int = np.rint(_snap(b * scale)).astype(np.int64)
-        theta = _quantize_threshold(layer.threshold * scale, layer.strict)
-        v_reset = int(np.rint(_snap(layer.v_reset * scale)))
-        neuron, decay_q, leak_exact = _leak(layer.decay, decay_bits, where)
-
-        # Worst case of the change, in the float network's own (voltage) units.
-        xmax = np.concatenate([np.full(_source_size(src, input_size, entries), source_max[src],
-                                       dtype=np.float64) for src in layer.inputs])
-        dw = w_int / scale - w
-        db = b_int / scale - b
-        current_error = float((np.abs(dw) @ xmax + np.abs(db)).max()) if w.size else 0.0
-        # With integer membranes a comparison moves nowhere (u > t <=> u >= floor(t) + 1,
-        # u >= t <=> u >= ceil(t)); only dividing by the threshold (graded spikes) or
-        # subtracting it (soft reset) needs the threshold itself to be an integer.
-        t_scaled = float(_snap(layer.threshold * scale))
-        divides = layer.max_spikes > 1 or layer.reset == "soft"
-        # Error of the threshold where its value matters beyond the comparison, in the float
-        # network's units.
-        theta_error = abs(theta - t_scaled) / scale if divides else 0.0
-        threshold_exact = theta == t_scaled if divides else True
-        v_reset_exact = v_reset == _snap(layer.v_reset * scale)
-        exact = (np.array_equal(w_int, _snap(w * scale)) and np.array_equal(b_int, _snap(b * scale))
-                 and v_reset_exact and leak_exact and threshold_exact)
-
-        # The membrane never clamps: |u| grows by at most the largest input current (plus
-        # one for the floored leak product) per timestep, and a leak bounds it for good.
-        current_max = int((np.abs(w_int) @ xmax.astype(np.int64) + np.abs(b_int)).max()) \
-            if w.size else 0
-        steps = timesteps if decay_q >= 1.0 else min(timesteps, math.ceil(1 / (1 - decay_q)))
-        bound = steps * (current_max + 1) + abs(v_reset) + theta * layer.max_spikes
-        need = max(_bits_for(bound), _bits_for(theta), _bits_for(abs(v_reset)),
-                   _bits_for(int(np.abs(b_int).max()) if b_int.size else 0))
-        if v_bits is not None:
-            if v_bits < max(_bits_for(theta), _bits_for(abs(v_reset))):
-                raise QuantizeError(f"{where}: v_bits={v_bits} cannot hold the threshold "
-                                    f"{theta} and v_reset {v_reset}")
-            chosen = v_bits
-        else:
-            chosen = min(need, V_BITS_RANGE[1])
-        may_clamp = chosen < need
-        if may_clamp:
-            exact = False
-            notes.append(f"{where}: the membrane is {chosen} bits; it may clamp after "
-                         f"{timesteps} timesteps of the largest input (it would need "
-                         f"{need} bits never to clamp)")
-
-        neuron.update(threshold=theta, reset=layer.reset, v_reset=v_reset, v_bits=chosen,
-                      max_spikes=layer.max_spikes)
-        entry = {"name": layer.name, "type": "dense", "input": _input_field(layer.inputs),
-                 "size": layer.size, "weights": w_int, "weight_bits": weight_bits,
-                 "neuron": neuron}
-        if np.any(b_int):
-            entry["bias"] = b_int
+        # The largest value each input can carry: bounds the current and its error.
+        xmax = np.concatenate([np.full(sizes[src], source_max[src], dtype=np.int64)
+                               for src in layer.inputs])
+        entry, row, note = _quantize_layer(layer, f"{source}: {layer.where()}", xmax,
+                                           timesteps, weight_bits, decay_bits, v_bits)
         entries.append(entry)
-        source_max[layer.name] = layer.max_spikes
-        report_layers.append({
-            "layer": layer.name, "from": layer.where(), "scale": scale,
-            "weights": {"max": wmax, "max_int": int(np.abs(w_int).max()) if w.size else 0,
-                        "max_abs_error": float(np.abs(dw).max()) if w.size else 0.0},
-            "bias_max_abs_error": float(np.abs(db).max()) if b.size else 0.0,
-            "threshold": {"float": float(layer.threshold), "int": theta,
-                          "rule": ("u > {:g}  <=>  u >= {}" if layer.strict else
-                                   "u >= {:g}  <=>  u >= {}").format(t_scaled, theta),
-                          "abs_error": theta_error, "divides": divides},
-            "leak": {"float": float(layer.decay), "realized": decay_q,
-                     "hwgen": _leak_text(neuron)},
-            "v_reset": {"float": float(layer.v_reset), "int": v_reset},
-            "v_bits": chosen, "may_clamp": may_clamp,
-            "worst_case_current_error": current_error,
-            "exact": bool(exact),
-        })
+        rows.append(row)
+        notes += [note] if note else []
+        sizes[layer.name], source_max[layer.name] = layer.size, layer.max_spikes
     data = {"format": FORMAT, "name": name, "timesteps": timesteps,
             "input": {"size": input_size, "max_value": input_max},
             "layers": entries, "output": output or layers[-1].name}
     model = model_from_dict(data, path=Path(source))
     report = {"source": str(source), "weight_bits": weight_bits, "timesteps": timesteps,
-              "layers": report_layers, "notes": notes,
-              "exact": all(r["exact"] for r in report_layers)}
-    return Quantized(model=model, report=report, notes=notes)
+              "layers": rows, "notes": notes, "exact": all(r["exact"] for r in rows)}
+    return Quantized(model=model, report=report)
+
+
+def _quantize_layer(layer, where, xmax, timesteps, weight_bits, decay_bits, v_bits):
+    """One layer: ``(model entry, report row, note or None)``."""
+    for what, value in (("weights", layer.weight), ("bias", layer.bias),
+                        ("threshold", layer.threshold), ("v_reset", layer.v_reset),
+                        ("leak", layer.decay)):
+        if not np.all(np.isfinite(value)):
+            raise QuantizeError(f"{where}: {what} holds a value that is not finite")
+    if layer.threshold < 0 or (layer.threshold == 0 and not layer.strict):
+        raise QuantizeError(f"{where}: threshold {layer.threshold:g} is not positive; "
+                            f"hwgen neurons need a threshold of at least 1 after scaling")
+    qmax = (1 << (weight_bits - 1)) - 1
+    w = np.asarray(layer.weight, dtype=np.float64)
+    b = np.asarray(layer.bias, dtype=np.float64)
+    wmax = float(np.abs(w).max()) if w.size else 0.0
+    if _is_integral(w) and _is_integral(b) and _is_integral(layer.v_reset) and wmax <= qmax:
+        scale = 1.0                   # already integers that fit: change nothing
+    elif wmax > 0:
+        scale = qmax / wmax
+    else:                             # no weights at all: keep the threshold legible
+        scale = qmax / max(layer.threshold, 1.0)
+    w_int = np.rint(_snap(w * scale)).astype(np.int64)
+    b_int = np.rint(_snap(b * scale)).astype(np.int64)
+    theta = _quantize_threshold(layer.threshold * scale, layer.strict)
+    v_reset = int(np.rint(_snap(layer.v_reset * scale)))
+    neuron, decay_q, leak_exact = _leak(layer.decay, decay_bits, where)
+
+    # Worst case of the change, in the float network's own (voltage) units.
+    dw = w_int / scale - w
+    db = b_int / scale - b
+    current_error = float((np.abs(dw) @ xmax + np.abs(db)).max()) if w.size else 0.0
+    # With integer membranes a comparison moves nowhere (u > t <=> u >= floor(t) + 1,
+    # u >= t <=> u >= ceil(t)); only dividing by the threshold (graded spikes) or
+    # subtracting it (soft reset) needs the threshold itself to be an integer.
+    t_scaled = float(_snap(layer.threshold * scale))
+    divides = layer.max_spikes > 1 or layer.reset == "soft"
+    theta_error = abs(theta - t_scaled) / scale if divides else 0.0
+    exact = (np.array_equal(w_int, _snap(w * scale)) and np.array_equal(b_int, _snap(b * scale))
+             and v_reset == _snap(layer.v_reset * scale) and leak_exact
+             and (theta == t_scaled or not divides))
+
+    current_max = int((np.abs(w_int) @ xmax + np.abs(b_int)).max()) if w.size else 0
+    need = _membrane_bits(current_max, decay_q, timesteps, theta, v_reset, layer.max_spikes)
+    if v_bits is not None:
+        if v_bits < max(_bits_for(theta), _bits_for(abs(v_reset))):
+            raise QuantizeError(f"{where}: v_bits={v_bits} cannot hold the threshold "
+                                f"{theta} and v_reset {v_reset}")
+        chosen = v_bits
+    else:
+        chosen = min(need, V_BITS_RANGE[1])
+    note = None
+    if chosen < need:
+        exact = False
+        note = (f"{where}: the membrane is {chosen} bits; it may clamp after {timesteps} "
+                f"timesteps of the largest input (it would need {need} bits never to clamp)")
+
+    neuron.update(threshold=theta, reset=layer.reset, v_reset=v_reset, v_bits=chosen,
+                  max_spikes=layer.max_spikes)
+    entry = {"name": layer.name, "type": "dense", "input": _input_field(layer.inputs),
+             "size": layer.size, "weights": w_int, "weight_bits": weight_bits,
+             "neuron": neuron}
+    if np.any(b_int):
+        entry["bias"] = b_int
+    row = {
+        "layer": layer.name, "from": layer.where(), "scale": scale,
+        "weights": {"max": wmax, "max_int": int(np.abs(w_int).max()) if w.size else 0,
+                    "max_abs_error": float(np.abs(dw).max()) if w.size else 0.0},
+        "bias_max_abs_error": float(np.abs(db).max()) if b.size else 0.0,
+        "threshold": {"float": float(layer.threshold), "int": theta,
+                      "rule": ("u > {:g}  <=>  u >= {}" if layer.strict else
+                               "u >= {:g}  <=>  u >= {}").format(t_scaled, theta),
+                      "abs_error": theta_error, "divides": divides},
+        "leak": {"float": float(layer.decay), "realized": decay_q,
+                 "hwgen": _leak_text(neuron)},
+        "v_reset": {"float": float(layer.v_reset), "int": v_reset},
+        "v_bits": chosen, "may_clamp": chosen < need,
+        "worst_case_current_error": current_error,
+        "exact": bool(exact),
+    }
+    return entry, row, note
+
+
+def _membrane_bits(current_max, decay, timesteps, theta, v_reset, max_spikes):
+    """The smallest membrane width that never clamps within ``timesteps``.
+
+    |u| grows by at most the largest input current, plus one for the floored leak product,
+    per timestep; a leak bounds it for good after about 1 / (1 - decay) steps. A soft reset
+    leaves at most D thresholds more in it.
+    """
+    steps = timesteps if decay >= 1.0 else min(timesteps, math.ceil(1 / (1 - decay)))
+    bound = steps * (current_max + 1) + abs(v_reset) + theta * max_spikes
+    return max(_bits_for(bound), _bits_for(theta), _bits_for(abs(v_reset)))
 
 
 def _input_field(inputs):
     return inputs[0] if len(inputs) == 1 else list(inputs)
-
-
-def _source_size(src, input_size, entries):
-    if src == "input":
-        return input_size
-    return next(e["size"] for e in entries if e["name"] == src)
 
 
 def format_report(report):
