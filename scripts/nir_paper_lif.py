@@ -134,7 +134,7 @@ def write_markdown(path, s):
         "# hwgen on the NIR paper's single-LIF example",
         "",
         ("Made by `.venv/bin/python scripts/nir_paper_lif.py` (kept as a test in "
-        "`tests/test_nir_paper.py` and `rtl_tests/test_nir_import.py`)."),
+        "`tests/test_nir_paper.py` and `rtl_tests/test_nir_rtl.py`)."),
         "",
         (f"Graph: {s['graph']}. The recorded input (34 input spikes) goes through "
         "`hwgen import-nir lif_norse.nir --timesteps 1000 --weight-bits "

@@ -1,6 +1,6 @@
 """The NIR paper's single-LIF example: hwgen's golden model spikes at the exact solution's steps.
 
-The RTL half of this check is rtl_tests/test_nir_import.py; the full comparison with every
+The RTL half of this check is rtl_tests/test_nir_rtl.py; the full comparison with every
 platform is docs/nir-paper-lif.md (scripts/nir_paper_lif.py).
 """
 
