@@ -19,9 +19,10 @@ import boards
 
 from .core.self_test import SelfTest
 from .errors import HwgenError
-from .generate import atomic_output_dir, write_outputs
+from .generate import write_outputs
 from .inputs import random_inputs
 from .network import GenerateOptions
+from .output_dir import atomic_output_dir
 from .tools import yowasp_env
 
 __all__ = ["BuildError", "build_board", "resources_from_stat"]

@@ -165,8 +165,8 @@ def cmd_quantize(args):
 
 def _name_from(path):
     """A model name from the output file name ('my-net.yaml' -> 'my_net')."""
-    from .nir_import import _hwgen_name
-    return _hwgen_name(Path(path).stem, set())
+    from .nir_import import legal_name
+    return legal_name(Path(path).stem, set())
 
 
 def _add_quantize_options(p):

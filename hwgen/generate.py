@@ -1,8 +1,6 @@
 """`hwgen generate`: a model becomes one self-contained Verilog file and a manifest."""
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -11,8 +9,9 @@ from . import __version__
 from .aer import layout_fields
 from .core.neuron_core import CYCLE_MODEL as core_cycle_model
 from .network import GenerateOptions, NetworkTop
+from .output_dir import atomic_output_dir
 
-__all__ = ["generate_verilog", "build_manifest", "write_outputs", "atomic_output_dir"]
+__all__ = ["generate_verilog", "build_manifest", "write_outputs"]
 
 CYCLE_MODEL = (f"{core_cycle_model} per core; E = input events, N = neurons, P = lanes, "
                "B = extra burst cycles (sum(s) - count(s > 0))")
@@ -60,34 +59,6 @@ def build_manifest(model, top, options):
         "layers": layers,
         "output": model.output,
     }
-
-
-class atomic_output_dir:
-    """Write into a temporary folder beside ``out_dir``; move it in place only on success,
-    so a failure leaves no half-written output folder. Files of an existing ``out_dir``
-    that the new output does not replace are kept."""
-
-    def __init__(self, out_dir):
-        self.out_dir = Path(out_dir)
-
-    def __enter__(self):
-        parent = self.out_dir.resolve().parent
-        parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.", dir=parent))
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return False
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        for item in self.tmp.iterdir():
-            dest = self.out_dir / item.name
-            if dest.is_dir():
-                shutil.rmtree(dest)
-            item.replace(dest)
-        self.tmp.rmdir()
-        return False
 
 
 def write_outputs(model, out_dir, options=None):

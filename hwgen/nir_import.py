@@ -28,7 +28,8 @@ import numpy as np
 from .model import _RESERVED, NAME_RE
 from .quantize import FloatLayer, QuantizeError, quantize
 
-__all__ = ["NirImportError", "import_nir", "read_graph", "graph_layers", "SUPPORTED"]
+__all__ = ["NirImportError", "import_nir", "read_graph", "graph_layers", "legal_name",
+           "SUPPORTED"]
 
 NEURONS = ("IF", "LIF", "CubaLIF")
 MAPS = ("Affine", "Linear", "Scale", "Flatten")
@@ -63,7 +64,7 @@ def import_nir(graph, *, timesteps, weight_bits=8, dt=1e-4, reset="hard", max_sp
     if isinstance(graph, (str, Path)):
         source = str(graph)
         if name is None:
-            name = _hwgen_name(Path(graph).stem, set())
+            name = legal_name(Path(graph).stem, set())
         graph = read_graph(graph)
     if not dt > 0:
         raise NirImportError(f"dt must be positive, got {dt}")
@@ -136,7 +137,7 @@ def graph_layers(graph, *, dt, reset="hard", max_spikes=1, source="<NIR graph>")
     visit(out_neuron)
     names, taken = {}, set()
     for key in order:
-        names[key] = _hwgen_name(key, taken, prefix=type(nodes[key]).__name__.lower())
+        names[key] = legal_name(key, taken, prefix=type(nodes[key]).__name__.lower())
     names[in_key] = "input"
     layers = []
     for key in order:
@@ -266,7 +267,7 @@ def _no_input(key, source):
     raise NirImportError(f"{source}: node '{key}' has no input edge")
 
 
-def _hwgen_name(key, taken, prefix="n"):
+def legal_name(key, taken, prefix="n"):
     """A name from a NIR node key: [a-z][a-z0-9_]*, unique, not 'input' ('0' -> 'lif_0')."""
     name = "".join(c if c in _NAME_CHARS else "_" for c in str(key).lower()).strip("_") or "layer"
     if not NAME_RE.match(name) or name in ("input", "output") or name in _RESERVED:

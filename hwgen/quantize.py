@@ -18,7 +18,6 @@ ceil(t)``. The membrane width is chosen so that it can never clamp within ``time
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +26,10 @@ import yaml
 
 from .errors import HwgenError
 from .model import FORMAT, FRAC_BITS_RANGE, V_BITS_RANGE, WEIGHT_BITS_RANGE, model_from_dict
+from .output_dir import atomic_output_dir
 
 __all__ = ["QuantizeError", "FloatLayer", "Quantized", "quantize", "load_float_npz",
-           "format_report"]
+           "format_report", "snap", "integer_threshold"]
 
 # Relative tolerance under which a float is taken to be the integer next to it. NIR files
 # hold float32, and values that went through dt/tau and back (snnTorch exports tau =
@@ -71,14 +71,14 @@ class Quantized:
 
     @property
     def exact(self):
-        return all(layer["exact"] for layer in self.report["layers"])
+        return self.report["exact"]
 
     def write(self, path):
         """Write ``path`` (YAML) and its weights next to it (``<stem>.npz``), atomically."""
         return write_model(self.model, path)
 
 
-def _snap(x):
+def snap(x):
     """``x`` with values within _SNAP (relative) of an integer replaced by that integer."""
     x = np.asarray(x, dtype=np.float64)
     r = np.rint(x)
@@ -87,18 +87,20 @@ def _snap(x):
 
 
 def _is_integral(x):
-    x = _snap(x)
+    x = snap(x)
     return bool(np.all(x == np.rint(x)))
 
 
-def _quantize_threshold(t, strict):
-    t = float(_snap(t))
+def integer_threshold(t, strict):
+    """The integer threshold of a scaled float one: ``u > t <=> u >= floor(t) + 1`` when
+    ``strict``, ``u >= t <=> u >= ceil(t)`` otherwise (for integer membranes ``u``)."""
+    t = float(snap(t))
     return math.floor(t) + 1 if strict else math.ceil(t)
 
 
 def _leak(decay, decay_bits, where):
     """The hwgen leak for ``v -> decay * v``: (neuron fields, realized decay, exact?)."""
-    decay = float(_snap(decay))
+    decay = float(snap(decay))
     if not 0.0 <= decay <= 1.0:
         raise QuantizeError(f"{where}: leak factor {decay:g} is outside [0, 1] (for a NIR LIF "
                             f"this means tau < dt: forward Euler would be unstable)")
@@ -186,10 +188,10 @@ def _quantize_layer(layer, where, xmax, timesteps, weight_bits, decay_bits, v_bi
         scale = qmax / wmax
     else:                             # no weights at all: keep the threshold legible
         scale = qmax / max(layer.threshold, 1.0)
-    w_int = np.rint(_snap(w * scale)).astype(np.int64)
-    b_int = np.rint(_snap(b * scale)).astype(np.int64)
-    theta = _quantize_threshold(layer.threshold * scale, layer.strict)
-    v_reset = int(np.rint(_snap(layer.v_reset * scale)))
+    w_int = np.rint(snap(w * scale)).astype(np.int64)
+    b_int = np.rint(snap(b * scale)).astype(np.int64)
+    theta = integer_threshold(layer.threshold * scale, layer.strict)
+    v_reset = int(np.rint(snap(layer.v_reset * scale)))
     neuron, decay_q, leak_exact = _leak(layer.decay, decay_bits, where)
 
     # Worst case of the change, in the float network's own (voltage) units.
@@ -199,11 +201,11 @@ def _quantize_layer(layer, where, xmax, timesteps, weight_bits, decay_bits, v_bi
     # With integer membranes a comparison moves nowhere (u > t <=> u >= floor(t) + 1,
     # u >= t <=> u >= ceil(t)); only dividing by the threshold (graded spikes) or
     # subtracting it (soft reset) needs the threshold itself to be an integer.
-    t_scaled = float(_snap(layer.threshold * scale))
+    t_scaled = float(snap(layer.threshold * scale))
     divides = layer.max_spikes > 1 or layer.reset == "soft"
     theta_error = abs(theta - t_scaled) / scale if divides else 0.0
-    exact = (np.array_equal(w_int, _snap(w * scale)) and np.array_equal(b_int, _snap(b * scale))
-             and v_reset == _snap(layer.v_reset * scale) and leak_exact
+    exact = (np.array_equal(w_int, snap(w * scale)) and np.array_equal(b_int, snap(b * scale))
+             and v_reset == snap(layer.v_reset * scale) and leak_exact
              and (theta == t_scaled or not divides))
 
     current_max = int((np.abs(w_int) @ xmax + np.abs(b_int)).max()) if w.size else 0
@@ -299,8 +301,8 @@ def format_report(report):
 def write_model(model, path):
     """Write ``model`` to ``path`` (YAML) with its tensors in ``<stem>.npz`` next to it.
 
-    Both files are written to temporary names first and renamed at the end, so a failure
-    leaves nothing half-written.
+    Both files are written into a temporary folder and moved in place at the end, so a
+    failure leaves nothing half-written; other files in the folder are kept.
     """
     path = Path(path)
     if path.suffix not in (".yaml", ".yml"):
@@ -320,16 +322,11 @@ def write_model(model, path):
             "input": {"size": model.input_size, "max_value": model.input_max},
             "layers": layers, "output": model.output}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_yaml = path.with_name(f".{path.name}.tmp")
-        tmp_npz = npz_path.with_name(f".{npz_path.stem}.tmp.npz")
-        np.savez_compressed(tmp_npz, **{k: _narrow(v) for k, v in arrays.items()})
-        tmp_yaml.write_text(yaml.safe_dump(data, sort_keys=False, width=100))
-        os.replace(tmp_npz, npz_path)
-        os.replace(tmp_yaml, path)
+        with atomic_output_dir(path.parent) as tmp:
+            np.savez_compressed(tmp / npz_path.name,
+                                **{k: _narrow(v) for k, v in arrays.items()})
+            (tmp / path.name).write_text(yaml.safe_dump(data, sort_keys=False, width=100))
     except OSError as exc:
-        for tmp in (tmp_yaml, tmp_npz):
-            tmp.unlink(missing_ok=True)
         raise QuantizeError(f"{path}: cannot write the model ({exc.strerror})") from None
     return path, npz_path
 
