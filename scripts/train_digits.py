@@ -50,6 +50,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from hwgen.quantize import integer_threshold, snap  # noqa: E402
+
 EXAMPLES = ROOT / "examples" / "digits"
 DOCS = ROOT / "docs"
 
@@ -114,7 +117,7 @@ class QuantLayer:
     """A layer's fake-quantized parameters, held in integer units (integer-valued floats).
 
     hwgen's quantizer maps a float layer to ``W_int = round(s W)``, ``b_int = round(s b)``,
-    ``theta_int = ceil(s theta)`` with ``s = 127 / max|W|`` (see ``snap``). Fake
+    ``theta_int = ceil(s theta)`` with ``s = 127 / max|W|`` (see ``quantize_layer``). Fake
     quantization in float units is ``W_q = W_int / s`` etc.; dividing every term of the
     membrane equation by the same ``s`` changes nothing but the rounding, so we compute in
     integer units instead. There, all sums of products are small integers and exact in
@@ -130,25 +133,15 @@ class QuantLayer:
     scale: float            # s
 
 
-# hwgen's quantizer (hwgen/quantize.py) first snaps scaled values within this relative
-# distance of an integer to that integer, so that float noise cannot move a ceil(): we do
-# the same, or a threshold of 1500.0000001 would be 1501 here and 1500 in hardware.
-SNAP = 2.0 ** -20
-
-
-def snap(x):
-    x = np.asarray(x, dtype=np.float64)
-    r = np.rint(x)
-    return np.where(np.abs(x - r) <= SNAP * np.maximum(1.0, np.abs(x)), r, x)
-
-
 def quantize_layer(w, b, theta, bits=WEIGHT_BITS):
-    # (hwgen's quantizer uses scale 1 for weights that are already small integers; trained
-    # float weights never are.)
+    # hwgen's own rounding rules (snap float noise to integers first, then round or ceil),
+    # so that training sees exactly the hardware's numbers. (hwgen's quantizer uses scale 1
+    # for weights that are already small integers; trained float weights never are.)
     wmax = np.max(np.abs(w))
     scale = (2 ** (bits - 1) - 1) / wmax if wmax > 0 else 1.0
     return QuantLayer(w=np.rint(snap(w * scale)), b=np.rint(snap(b * scale)),
-                      theta=float(np.ceil(snap(theta * scale))), scale=float(scale))
+                      theta=float(integer_threshold(theta * scale, strict=False)),
+                      scale=float(scale))
 
 
 def layer_forward(q, x_seq, max_spikes):
@@ -445,7 +438,7 @@ def cmd_train(args):
             path = workdir / f"digits_d{d}_t{t}.npz"
             save_float_npz(path, arrays)
             quantized = quantize_model(path, d, t)
-            golden_acc, golden_pred = golden_accuracy(quantized.model, x_test, y_test)
+            golden_acc, golden_pred, _ = golden_accuracy(quantized.model, x_test, y_test)
             float_pred = forward_float(arrays, x_test, d, t)[0]
             differ = int(np.sum(golden_pred != float_pred))
             log(f"D={d} T={t}: float test acc {acc:.4f}, golden {golden_acc:.4f} ({differ} "
@@ -490,14 +483,16 @@ def model_inputs(model, x):
 
 
 def golden_accuracy(model, x, y):
+    """(accuracy, predictions, spikes of every layer) of the golden model."""
     import golden
     spikes = golden.run(model, model_inputs(model, x))
     pred = golden.predict(model, spikes)
-    return float(np.mean(pred == y)), pred
+    return float(np.mean(pred == y)), pred, spikes
 
 
-def rtl_accuracy(model, x, y, lanes):
-    """Accuracy of the Verilator co-simulation, every layer compared against golden."""
+def rtl_accuracy(model, x, y, lanes, expected):
+    """Accuracy of the Verilator co-simulation, every layer compared against ``expected``
+    (golden's spikes)."""
     import golden
     from hwgen.compare import describe_mismatch, first_mismatch
     from hwgen.network import GenerateOptions
@@ -506,7 +501,6 @@ def rtl_accuracy(model, x, y, lanes):
     spikes, info = run_rtl(model, inputs, sim="verilator", options=GenerateOptions(lanes=lanes),
                            build_dir=ROOT / "sim_build" / f"eval_{model.name}", seed=0,
                            stall_in=0.1, stall_out=0.1)
-    expected = golden.run(model, inputs)
     mismatch = first_mismatch(model, expected, spikes)
     pred = golden.predict(model, {model.output: info["out_spikes"]})
     return float(np.mean(pred == y)), mismatch and describe_mismatch(mismatch, "golden",
@@ -522,13 +516,13 @@ def cmd_evaluate(args):
     for path in sorted(EXAMPLES.glob("digits_d*.yaml"), key=lambda p: int(p.stem[8:])):
         model = load_model(path)
         d = model.layers[0].neuron.max_spikes
-        golden_acc, _ = golden_accuracy(model, x, y)
+        golden_acc, _, expected = golden_accuracy(model, x, y)
         row = {"model": str(path.relative_to(ROOT)), "D": d, "T": model.timesteps,
                "golden_acc": golden_acc}
         log(f"{path.name}: golden {golden_acc:.4f}")
         if not args.no_rtl:
             start = time.perf_counter()
-            rtl_acc, mismatch, info = rtl_accuracy(model, x, y, args.lanes)
+            rtl_acc, mismatch, info = rtl_accuracy(model, x, y, args.lanes, expected)
             row.update(rtl_acc=rtl_acc, rtl_bit_exact=mismatch is None,
                        rtl_cycles=info["cycles"], rtl_seconds=round(time.perf_counter() - start),
                        rtl_lanes=args.lanes)
