@@ -15,6 +15,11 @@ class EventMerge(wiring.Component):
     tick; an input that has sent its tick is held until then, so events of timestep
     ``t + 1`` never pass a tick of ``t``.
 
+    The input on the output is chosen round-robin, starting after the one served last, so
+    that no input starves; once the output stalls (valid and not ready) the choice is held
+    until the event is taken, so the payload stays put as DESIGN.md section 5 requires.
+    The merge is combinational: no register between an input and the output.
+
     Parameters
     ----------
     sizes : list of int
@@ -41,29 +46,50 @@ class EventMerge(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         inputs = self.inputs()
-        ticked = Signal(len(inputs))
-        all_ticked = ticked == (1 << len(inputs)) - 1
+        count = len(inputs)
         o = self.o_events
+        ticked = Signal(count)          # inputs whose tick of this timestep was taken
+        all_ticked = ticked == (1 << count) - 1
+        wants = [src.valid & ~ticked[k] for k, src in enumerate(inputs)]
+
+        # The input served this cycle: the held one, else round-robin after `last`.
+        held = Signal()                 # the output stalled last cycle on input `sel_held`
+        sel_held = Signal(range(count))
+        last = Signal(range(count))
+        sel = Signal(range(count))
+        chosen = Signal()
+        with m.If(held):
+            m.d.comb += [sel.eq(sel_held), chosen.eq(1)]
+        with m.Else():
+            with m.Switch(last):
+                for first in range(count):
+                    with m.Case(first):
+                        order = [(first + 1 + i) % count for i in range(count)]
+                        for i, k in enumerate(order):
+                            with m.If(wants[k]) if i == 0 else m.Elif(wants[k]):
+                                m.d.comb += [sel.eq(k), chosen.eq(1)]
 
         with m.If(all_ticked):
             m.d.comb += [o.valid.eq(1), o.p.tick.eq(1)]
             with m.If(o.ready):
                 m.d.sync += ticked.eq(0)
-        with m.Else():
-            # Fixed priority: the lowest-numbered input with something to say goes first.
-            offset = 0
-            for k, src in enumerate(inputs):
-                wants = src.valid & ~ticked[k]
-                with m.If(wants) if k == 0 else m.Elif(wants):
-                    with m.If(src.p.tick):
-                        m.d.comb += src.ready.eq(1)
-                        m.d.sync += ticked[k].eq(1)
-                    with m.Elif(src.p.addr >= self._sizes[k]):
-                        # Out of this input's range: dropped here, as a core drops it, so it
-                        # cannot land on the next input's axons.
-                        m.d.comb += src.ready.eq(1)
-                    with m.Else():
-                        m.d.comb += [o.valid.eq(1), o.p.addr.eq(src.p.addr + offset),
-                                     o.p.value.eq(src.p.value), src.ready.eq(o.ready)]
-                offset += self._sizes[k]
+        with m.Elif(chosen):
+            with m.Switch(sel):
+                offset = 0
+                for k, src in enumerate(inputs):
+                    with m.Case(k):
+                        with m.If(src.p.tick):
+                            m.d.comb += src.ready.eq(1)
+                            m.d.sync += ticked[k].eq(1)
+                        with m.Elif(src.p.addr >= self._sizes[k]):
+                            # Out of this input's range: dropped here, as a core drops it,
+                            # so it cannot land on the next input's axons.
+                            m.d.comb += src.ready.eq(1)
+                        with m.Else():
+                            m.d.comb += [o.valid.eq(1), o.p.addr.eq(src.p.addr + offset),
+                                         o.p.value.eq(src.p.value), src.ready.eq(o.ready)]
+                        with m.If(src.ready):
+                            m.d.sync += last.eq(k)
+                    offset += self._sizes[k]
+        m.d.sync += [held.eq(o.valid & ~o.ready & ~all_ticked), sel_held.eq(sel)]
         return m
