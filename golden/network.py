@@ -2,8 +2,6 @@
 
 import numpy as np
 
-from .neuron import neuron_step
-
 __all__ = ["run", "predict"]
 
 
@@ -33,14 +31,14 @@ def run(model, inputs):
     x = x.astype(np.int64)
     n, steps, _ = x.shape
     spikes = {layer.name: np.zeros((n, steps, layer.size), np.int64) for layer in model.layers}
-    # The batch is the vector axis: every inference runs in lock-step.
-    state = {layer.name: np.zeros((n, layer.size), np.int64) for layer in model.layers}
+    # The batch is the vector axis: every inference runs in lock-step. Each layer's own
+    # arithmetic is its golden step (golden/<type>.py), reached through the layer object.
+    state = {layer.name: layer.golden_state(n) for layer in model.layers}
     for t in range(steps):
         seen = {"input": x[:, t]}
         for layer in model.layers:
             xin = np.concatenate([seen[s] for s in layer.inputs], axis=1)
-            current = xin @ layer.weights.T + layer.bias
-            s, state[layer.name] = neuron_step(layer.neuron, state[layer.name], current)
+            s, state[layer.name] = layer.golden_step(xin, state[layer.name])
             spikes[layer.name][:, t] = s
             seen[layer.name] = s
     return spikes if batched else {k: v[0] for k, v in spikes.items()}

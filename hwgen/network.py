@@ -1,23 +1,22 @@
-"""Network top: the model's layers as neuron cores chained through AER streams.
+"""Network top: the model's layers as cores chained through AER streams.
 
-Every layer is a :class:`~hwgen.core.neuron_core.NeuronCore`; a FIFO follows each core;
-a layer read by several consumers feeds them through an
+Every layer is the block its layer type builds (:mod:`hwgen.layers`); a FIFO follows each
+core; a layer read by several consumers feeds them through an
 :class:`~hwgen.core.event_broadcast.EventBroadcast`; a layer whose input is a list reads
-an :class:`~hwgen.core.event_merge.EventMerge` of its sources. The top has one input and
-one output AER stream (DESIGN.md section 5).
+an :class:`~hwgen.core.event_merge.EventMerge` of its sources. The structure comes from
+the :class:`~hwgen.graph.NetworkGraph`; ``elaborate`` only turns it into hardware. The top
+has one input and one output AER stream (DESIGN.md section 5).
 """
 
-import numpy as np
 from amaranth.hdl import Module
-from amaranth.lib import wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .aer import event_signature
 from .core.event_broadcast import EventBroadcast
 from .core.event_fifo import EventFIFO
 from .core.event_merge import EventMerge
-from .core.neuron_core import NeuronCore
 from .core.stream_util import forward_event
+from .graph import OUTPUT_PORT, NetworkGraph
 
 __all__ = ["NetworkTop", "GenerateOptions"]
 
@@ -43,15 +42,8 @@ class GenerateOptions:
         return {"lanes": self.lanes, "burst": self.burst, "fifo_depth": self.fifo_depth}
 
 
-def _layer_max(model, name, options):
-    """Largest value carried by one event of source ``name``."""
-    if name == "input":
-        return model.input_max
-    return 1 if options.burst else model.layer(name).neuron.max_spikes
-
-
 class NetworkTop(wiring.Component):
-    """The generated top module.
+    """The generated top module: the blocks of the model's :class:`~hwgen.graph.NetworkGraph`.
 
     Parameters
     ----------
@@ -67,23 +59,15 @@ class NetworkTop(wiring.Component):
     """
 
     def __init__(self, model, options=None):
-        self._model = model
         self._options = options or GenerateOptions()
-        out_max = _layer_max(model, model.output, self._options)
+        self.graph = graph = NetworkGraph(model, self._options)
         super().__init__({
-            "i_events": In(event_signature(model.input_size, model.input_max)),
-            "o_events": Out(event_signature(model.layer(model.output).size, out_max)),
+            "i_events": In(stream.Signature(graph.nodes["input"].layout)),
+            "o_events": Out(stream.Signature(graph.nodes[graph.output].layout)),
         })
-        self.cores = {}
-        for layer in model.layers:
-            # Per axon, the most it receives in a timestep: D of a graded source even when
-            # that source sends bursts (D events of 1), so the accumulator is exact.
-            xmax = np.concatenate([np.full(model.source_size(s), model.source_max(s))
-                                   for s in layer.inputs])
-            self.cores[layer.name] = NeuronCore(
-                layer, input_max=xmax, timesteps=model.timesteps,
-                lanes=self._options.lanes, burst=self._options.burst,
-                event_max=max(_layer_max(model, s, self._options) for s in layer.inputs))
+        # Each layer type builds its own block (hwgen.layers).
+        self.cores = {node.name: node.layer.core(node, graph, self._options)
+                      for node in graph.layers}
 
     @property
     def input_layout(self):
@@ -98,45 +82,38 @@ class NetworkTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        model, opts = self._model, self._options
+        graph, opts = self.graph, self._options
 
         # Each source's stream (the network input, or a core's FIFO output).
         sources = {"input": self.i_events}
-        for layer in model.layers:
-            core = self.cores[layer.name]
-            m.submodules[layer.name] = core
-            if opts.fifo_depth:
-                fifo = EventFIFO(core.o_events.p.shape(), opts.fifo_depth)
-                m.submodules[f"{layer.name}_fifo"] = fifo
+        for node in graph.layers:
+            core = self.cores[node.name]
+            m.submodules[graph.core_name(node.name)] = core
+            if graph.has_fifo(node.name):
+                fifo = EventFIFO(node.layout, opts.fifo_depth)
+                m.submodules[graph.fifo_name(node.name)] = fifo
                 wiring.connect(m, core.o_events, fifo.i_events)
-                sources[layer.name] = fifo.o_events
+                sources[node.name] = fifo.o_events
             else:
-                sources[layer.name] = core.o_events
+                sources[node.name] = core.o_events
 
-        # Consumers of each source: (layer index or None for the top output, input slot).
-        consumers = {name: [] for name in sources}
-        for layer in model.layers:
-            for slot, src in enumerate(layer.inputs):
-                consumers[src].append((layer.name, slot))
-        consumers[model.output].append((None, 0))
-
-        # The input stream of each consumer slot.
+        # The input stream of each consumer slot: (layer name or OUTPUT_PORT, slot).
         sinks = {}
-        for layer in model.layers:
-            core = self.cores[layer.name]
-            if len(layer.inputs) == 1:
-                sinks[(layer.name, 0)] = core.i_events
+        for node in graph.layers:
+            core = self.cores[node.name]
+            if not graph.needs_merge(node.name):
+                sinks[(node.name, 0)] = core.i_events
             else:
-                merge = EventMerge([model.source_size(s) for s in layer.inputs],
-                                   [_layer_max(model, s, opts) for s in layer.inputs])
-                m.submodules[f"{layer.name}_merge"] = merge
+                merge = EventMerge([edge.size for edge in node.inputs],
+                                   [graph.nodes[edge.source].event_max for edge in node.inputs])
+                m.submodules[graph.merge_name(node.name)] = merge
                 forward_event(m, merge.o_events, core.i_events)
-                for slot, port in enumerate(merge.inputs()):
-                    sinks[(layer.name, slot)] = port
-        sinks[(None, 0)] = self.o_events
+                for edge, port in zip(node.inputs, merge.inputs(), strict=True):
+                    sinks[(node.name, edge.slot)] = port
+        sinks[(OUTPUT_PORT, 0)] = self.o_events
 
         for name, stream_ in sources.items():
-            targets = [sinks[c] for c in consumers[name]]
+            targets = [sinks[(edge.consumer, edge.slot)] for edge in graph.consumers(name)]
             if not targets:
                 # A layer nobody reads (not the output): drain it so it never stalls.
                 m.d.comb += stream_.ready.eq(1)
@@ -144,7 +121,7 @@ class NetworkTop(wiring.Component):
                 forward_event(m, stream_, targets[0])
             else:
                 bcast = EventBroadcast(stream_.p.shape(), len(targets))
-                m.submodules[f"{name}_fanout"] = bcast
+                m.submodules[graph.fanout_name(name)] = bcast
                 forward_event(m, stream_, bcast.i_events)
                 for port, target in zip(bcast.outputs(), targets, strict=True):
                     forward_event(m, port, target)

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import _RESERVED, NAME_RE
+from .model import _RESERVED
+from .model_fields import NAME_RE
 from .quantize import FloatLayer, QuantizeError, quantize
 
 __all__ = ["NirImportError", "import_nir", "read_graph", "graph_layers", "legal_name",

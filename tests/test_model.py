@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
+from hwgen.graph import NetworkGraph
 from hwgen.model import (
     FORMAT,
     INPUT_MAX_RANGE,
@@ -26,6 +27,7 @@ from hwgen.model import (
     load_model,
     model_from_dict,
 )
+from hwgen.network import GenerateOptions
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "model-format.md"
 
@@ -771,8 +773,13 @@ def test_valid_inline_model(tmp_path):
     assert (on.model, on.leak_shift, on.leak_decay) == ("if", None, None)
     assert (on.threshold, on.reset, on.v_bits, on.max_spikes, on.v_reset) == (2, "hard", 6, 2, 0)
     assert model.layer("out") is o
-    assert model.source_size("input") == 3 and model.source_size("hidden") == 2
-    assert model.source_max("input") == 3 and model.source_max("out") == 2
+    graph = NetworkGraph(model, GenerateOptions())
+    assert graph.nodes["input"].shape == (3,) and graph.nodes["hidden"].shape == (2,)
+    assert graph.nodes["input"].spike_max == 3 and graph.nodes["out"].spike_max == 2
+    assert graph.nodes["out"].event_max == 2
+    # Under --burst a graded layer's events carry 1, its neurons still up to D per step.
+    burst = NetworkGraph(model, GenerateOptions(burst=True)).nodes["out"]
+    assert (burst.spike_max, burst.event_max) == (2, 1)
 
 
 def test_neuron_defaults(tmp_path):
@@ -840,7 +847,11 @@ def test_list_input_concatenation(tmp_path):
     model = load_model(write(tmp_path, d))
     skip = model.layer("skip")
     assert skip.inputs == ["hidden", "input", "out"]
-    assert skip.fan_in == 7 == sum(model.source_size(s) for s in skip.inputs)
+    graph = NetworkGraph(model, GenerateOptions())
+    assert skip.fan_in == 7 == graph.nodes["skip"].fan_in
+    # Each source's address base in the concatenation: 0, 2, 2 + 3.
+    assert [(e.source, e.slot, e.base, e.size) for e in graph.nodes["skip"].inputs] == \
+        [("hidden", 0, 0, 2), ("input", 1, 2, 3), ("out", 2, 5, 2)]
 
 
 def test_single_name_and_one_element_list_are_equivalent(tmp_path):

@@ -1,0 +1,19 @@
+"""The layer-type registry: each layer type is one module of this package, listed here once.
+
+The loader looks a layer's ``type:`` up in :data:`LAYER_TYPES`; everything after that (the
+golden step, the hardware block, shapes, costs, the manifest) is asked of the layer object
+(:class:`~hwgen.layers.base.Layer`). Adding a type is adding its module and one line below.
+"""
+
+from .base import Layer, SourceTable
+from .dense import DenseLayer
+
+__all__ = ["LAYER_TYPES", "PLANNED_TYPES", "Layer", "SourceTable"]
+
+LAYER_TYPES = {cls.type_name: cls for cls in (
+    DenseLayer,
+)}
+
+# Named by DESIGN.md section 3 but not built yet: refused as "not supported yet" rather
+# than as an unknown type.
+PLANNED_TYPES = ("attention", "conv2d", "sumpool2d", "flatten")

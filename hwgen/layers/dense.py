@@ -1,0 +1,91 @@
+"""The ``dense`` layer type: every input axon reaches every neuron through a weight
+(DESIGN.md sections 3 and 4); in hardware a :class:`~hwgen.core.neuron_core.NeuronCore`."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from golden.dense import dense_step
+
+from ..model_fields import MAX_SIZE
+from ..neuron import Neuron, parse_neuron
+from .base import Layer
+
+__all__ = ["DenseLayer", "WEIGHT_BITS_RANGE"]
+
+WEIGHT_BITS_RANGE = (2, 16)
+
+
+@dataclass
+class DenseLayer(Layer):
+    name: str
+    inputs: list[str]          # source names, concatenated in this order ("input" = network)
+    weights: np.ndarray        # int64 [size, fan_in]
+    bias: np.ndarray           # int64 [size]
+    weight_bits: int
+    neuron: Neuron
+
+    type_name = "dense"
+    required_fields = ("size", "weights", "weight_bits", "neuron")
+    optional_fields = ("input", "bias")
+
+    @classmethod
+    def from_fields(cls, c, fields, sources):
+        size = c.integer(fields["size"], "size", 1, MAX_SIZE)
+        inputs = cls.parse_inputs(c, fields, sources)
+        fan_in = sum(sources.sizes[s] for s in inputs)
+        weight_bits = c.integer(fields["weight_bits"], "weight_bits", *WEIGHT_BITS_RANGE)
+        weights = c.tensor(fields["weights"], "weights", (size, fan_in))
+        lo, hi = -(1 << (weight_bits - 1)), (1 << (weight_bits - 1)) - 1
+        if weights.size and (weights.min() < lo or weights.max() > hi):
+            bad = np.argwhere((weights < lo) | (weights > hi))[0]
+            c.fail(f"weights[{bad[0]}, {bad[1]}] = {weights[tuple(bad)]} does not fit in "
+                   f"signed weight_bits={weight_bits} ([{lo}, {hi}])")
+        neuron = parse_neuron(c, fields["neuron"])
+        if "bias" in fields:
+            bias = c.tensor(fields["bias"], "bias", (size,))
+            if bias.size and (bias.min() < neuron.v_min or bias.max() > neuron.v_max):
+                bad = int(np.argmax((bias < neuron.v_min) | (bias > neuron.v_max)))
+                c.fail(f"bias[{bad}] = {bias[bad]} does not fit in signed "
+                       f"v_bits={neuron.v_bits}")
+        else:
+            bias = np.zeros(size, dtype=np.int64)
+        return cls(name=fields["name"], inputs=inputs, weights=weights, bias=bias,
+                   weight_bits=weight_bits, neuron=neuron)
+
+    @property
+    def shape(self):
+        return (self.weights.shape[0],)
+
+    @property
+    def fan_in(self):
+        return self.weights.shape[1]
+
+    @property
+    def spike_max(self):
+        return self.neuron.max_spikes
+
+    def golden_step(self, x, state):
+        return dense_step(self, x, state)
+
+    def core(self, node, graph, options):
+        from ..core.neuron_core import NeuronCore  # Amaranth only where hardware is built
+        return NeuronCore(self, input_max=graph.axon_max(node.name), timesteps=graph.timesteps,
+                          lanes=options.lanes, burst=options.burst,
+                          event_max=graph.in_event_max(node.name))
+
+    @property
+    def synops_per_event(self):
+        return self.size            # an event of axon j adds W[:, j] x into every neuron
+
+    @property
+    def synapses(self):
+        return self.fan_in * self.size
+
+    def memories(self, core):
+        p = core.params
+        return {name: p[f"{name}_memory"] for name in ("weight", "acc", "v", "bias")
+                if p[f"{name}_memory"] is not None}
+
+    def manifest_entry(self, core):
+        return {"neuron": self.neuron.to_dict(), "core": core.params}
