@@ -1,14 +1,28 @@
 """The AER event: the payload of every stream between hwgen blocks (DESIGN.md section 5).
 
-One layout is the source of truth for the RTL, the testbenches and the host driver: pack
-and unpack through it (:func:`pack_event`, :func:`unpack_event`), never by hand-written bit
-offsets.
+One definition, :func:`event_layout`, is the source of truth for the RTL, the testbenches
+and the host driver. Events become bits with :func:`pack` and bits become events with
+:func:`unpack`, both through the layout: never by hand-written bit offsets.
 """
+
+from typing import NamedTuple
 
 from amaranth.lib import data, stream
 
-__all__ = ["event_layout", "event_signature", "pack_event", "unpack_event", "bits_for",
-           "layout_fields"]
+from .errors import HwgenError
+
+__all__ = ["Event", "EventFieldError", "bits_for", "event_layout", "event_signature",
+           "layout_fields", "pack", "unpack"]
+
+
+class EventFieldError(HwgenError, ValueError):
+    """A value does not fit the event field it is packed into (it would wrap silently)."""
+
+
+class Event(NamedTuple):
+    addr: int
+    value: int
+    tick: int
 
 
 def bits_for(max_value):
@@ -32,18 +46,27 @@ def event_signature(addr_count, max_value):
     return stream.Signature(event_layout(addr_count, max_value))
 
 
-def pack_event(layout, addr=0, value=0, tick=0):
-    """Bits (an ``int``) of one event."""
-    return layout.const({"addr": addr, "value": value, "tick": tick}).as_value().value
+def pack(layout, addr=0, value=0, tick=0):
+    """Bits (an ``int``) of one event.
+
+    Raises :class:`EventFieldError` when a field does not fit its width: ``value 16`` in a
+    4-bit field would become 0, and an address too large would land on another axon.
+    (An address inside the field but beyond the destination's size is legal: the
+    destination drops it.)
+    """
+    fields = {"addr": int(addr), "value": int(value), "tick": int(tick)}
+    for name, v in fields.items():
+        width = layout[name].width
+        if not 0 <= v < 1 << width:
+            raise EventFieldError(f"event field '{name}' = {v} does not fit in {width} "
+                                  f"bit(s) (0 .. {(1 << width) - 1})")
+    return layout.const(fields).as_bits()
 
 
-def unpack_event(layout, bits):
-    """``(addr, value, tick)`` of an event's bits, through the layout's field offsets."""
-    out = []
-    for name in ("addr", "value", "tick"):
-        f = layout[name]
-        out.append((int(bits) >> f.offset) & ((1 << f.width) - 1))
-    return tuple(out)
+def unpack(layout, bits):
+    """The :class:`Event` held in ``bits``, read through the layout."""
+    view = layout.from_bits(int(bits))
+    return Event(int(view.addr), int(view.value), int(view.tick))
 
 
 def layout_fields(layout):

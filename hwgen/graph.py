@@ -172,8 +172,8 @@ class NetworkGraph:
         return f"{self.core_name(name)}.o_events"
 
     def streams(self):
-        """Every stream of the design, each the output of one block (or the top's input),
-        so that a testbench that observes them all sees every handshake of the design."""
+        """Every stream of the design: the top's two ports and each block's outputs, so that
+        a testbench that observes them all sees every handshake of the design."""
         out = [Stream("i_events", self.model.input_size, self.model.input_max)]
         for node in self.layers:
             if self.needs_merge(node.name):
@@ -187,6 +187,8 @@ class NetworkGraph:
             if self.needs_fanout(node.name):
                 out += [Stream(f"{self.fanout_name(node.name)}.o_{k}", node.size,
                                node.event_max) for k in range(len(self._consumers[node.name]))]
+        out_node = self.nodes[self.output]
+        out.append(Stream("o_events", out_node.size, out_node.event_max))
         return out
 
     # --- cost --------------------------------------------------------------------------

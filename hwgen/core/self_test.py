@@ -8,7 +8,7 @@ from amaranth.lib.wiring import Out
 
 import golden
 
-from ..aer import pack_event
+from ..aer import pack
 from ..network import NetworkTop
 from .rom_stream import RomStream
 
@@ -20,8 +20,8 @@ def input_words(model, layout, x):
     words = []
     for sample in x:
         for step in sample:
-            words += [pack_event(layout, int(j), int(step[j])) for j in np.flatnonzero(step)]
-            words.append(pack_event(layout, tick=1))
+            words += [pack(layout, int(j), int(step[j])) for j in np.flatnonzero(step)]
+            words.append(pack(layout, tick=1))
     return words
 
 
@@ -33,9 +33,9 @@ def expected_words(model, layout, spikes, burst):
         for step in sample:
             for i in np.flatnonzero(step):
                 s = int(step[i])
-                words += ([pack_event(layout, int(i), 1)] * s if burst
-                          else [pack_event(layout, int(i), s)])
-            words.append(pack_event(layout, tick=1))
+                words += ([pack(layout, int(i), 1)] * s if burst
+                          else [pack(layout, int(i), s)])
+            words.append(pack(layout, tick=1))
     return words
 
 
@@ -59,7 +59,7 @@ class SelfTest(wiring.Component):
         self._in_words = input_words(model, self._top.input_layout, x)
         self._exp_words = expected_words(model, self._top.output_layout, spikes,
                                          options.burst)
-        synops = sum(layer.fan_in * layer.size for layer in model.layers)
+        synops = self._top.graph.synapses
         self._timeout = timeout_cycles or 16 * (len(self._in_words) * synops + 1000)
         super().__init__()
 

@@ -1,9 +1,13 @@
 """cocotb testbench of a generated network top (run by :mod:`hwgen.sim.cosim`).
 
 It drives the top's input stream with the events of every inference, applies random
-valid/ready stalls on both top streams, and records the spike events of every layer by
-watching each core's output stream inside the design. The configuration comes as JSON in
-the file named by ``HWGEN_COSIM_CONFIG``; the recorded spikes go to the ``.npz`` it names.
+valid/ready stalls on both top streams, runs the stream protocol checker
+(:mod:`hwgen.sim.stream_checker`) on every stream of the design and records the spike
+events of every layer by watching each core's output stream inside the design. Events are
+packed and unpacked through :mod:`hwgen.aer` layouts built from each stream's definition
+(address count, largest value). The configuration comes as JSON in the file named by
+the variable :data:`hwgen.sim.runner.CONFIG_ENV`; the recorded spikes go to the ``.npz``
+it names.
 """
 
 import json
@@ -16,21 +20,9 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
-
-def _field_reader(layout):
-    fields = [(layout[n]["offset"], (1 << layout[n]["width"]) - 1)
-              for n in ("addr", "value", "tick")]
-
-    def read(bits):
-        return tuple((bits >> off) & mask for off, mask in fields)
-    return read
-
-
-def _field_writer(layout):
-    def write(addr, value, tick):
-        return ((addr << layout["addr"]["offset"]) | (value << layout["value"]["offset"])
-                | (tick << layout["tick"]["offset"]))
-    return write
+from hwgen.aer import event_layout, pack
+from hwgen.sim.runner import CONFIG_ENV
+from hwgen.sim.stream_checker import StreamChecker
 
 
 def _resolve(dut, path):
@@ -40,37 +32,45 @@ def _resolve(dut, path):
     return handle
 
 
-class StreamProbe:
-    """Records the events that cross one stream (sampled between clock edges)."""
+class StreamWatch:
+    """Watches one stream of the design every cycle: runs the protocol checker on it and,
+    for a layer's spike stream, records the spikes it carries."""
 
-    def __init__(self, valid, ready, payload, layout, shape):
-        self.valid, self.ready, self.payload = valid, ready, payload
-        self.read = _field_reader(layout)
-        self.spikes = np.zeros(shape, dtype=np.int64)    # [N, T, size]
-        self.n = self.t = 0
+    def __init__(self, dut, path, layout, ticks, spikes_shape=None):
+        *inst, port = path.split(".")
+        base = _resolve(dut, ".".join(inst)) if inst else dut
+        self.valid = getattr(base, f"{port}__valid")
+        self.ready = getattr(base, f"{port}__ready")
+        self.payload = getattr(base, f"{port}__payload")
+        self.checker = StreamChecker(path, layout, ticks)
+        self.spikes = None if spikes_shape is None else np.zeros(spikes_shape, np.int64)
         self.tick_cycles = []
-        self.error = None
+        self.n = self.t = 0
 
     @property
     def done(self):
-        return self.n >= self.spikes.shape[0]
+        return self.checker.ticks >= self.checker.expected_ticks
 
     def sample(self, cycle):
-        if not (int(self.valid.value) and int(self.ready.value)):
+        valid = int(self.valid.value)
+        if not valid and self.checker.idle:
+            return                      # the common case, kept cheap: nothing to read
+        ready = int(self.ready.value)
+        payload = int(self.payload.value) if valid else 0
+        event = self.checker.sample(cycle, valid, ready, payload)
+        if event is None or self.spikes is None:
             return
-        addr, value, tick = self.read(int(self.payload.value))
-        if self.done:
-            self.error = self.error or f"event after the last tick (addr {addr}, tick {tick})"
-            return
-        if tick:
+        if event.tick:
             self.tick_cycles.append(cycle)
             self.t += 1
             if self.t == self.spikes.shape[1]:
                 self.t, self.n = 0, self.n + 1
-        elif addr >= self.spikes.shape[2]:
-            self.error = self.error or f"address {addr} out of range at t={self.t}"
+        elif self.n >= self.spikes.shape[0]:
+            return                      # after the last tick: the checker reported it
+        elif event.addr >= self.spikes.shape[2]:
+            self.checker.fail(cycle, f"address {event.addr} out of range at t={self.t}")
         else:
-            self.spikes[self.n, self.t, addr] += value
+            self.spikes[self.n, self.t, event.addr] += event.value
 
 
 def input_events(x, rng, junk=0.0, addr_limit=0):
@@ -100,17 +100,23 @@ class TB:
         self.rng = random.Random(cfg["seed"])
         self.x = np.load(cfg["inputs"])
         n, t = self.x.shape[:2]
-        self.probes = {}
-        for name, info in cfg["layers"].items():
-            base = _resolve(dut, info["probe"].rsplit(".", 1)[0])
-            stream = info["probe"].rsplit(".", 1)[1]
-            self.probes[name] = StreamProbe(
-                getattr(base, f"{stream}__valid"), getattr(base, f"{stream}__ready"),
-                getattr(base, f"{stream}__payload"), info["layout"], (n, t, info["size"]))
-        out = cfg["output"]
-        self.out_probe = StreamProbe(dut.o_events__valid, dut.o_events__ready,
-                                     dut.o_events__payload, out["layout"],
-                                     (n, t, out["size"]))
+        ticks = n * t
+
+        def layout(stream):
+            return event_layout(stream["addr_count"], stream["max_value"])
+
+        self.input_layout = layout(cfg["input"])
+        # Every stream of the design, checked; the layers' spike streams and the top output
+        # also recorded.
+        recorded = {*cfg["spike_probes"].values(), "o_events"}
+        self.watches = {}
+        for stream in cfg["streams"]:
+            shape = (n, t, stream["addr_count"]) if stream["path"] in recorded else None
+            self.watches[stream["path"]] = StreamWatch(dut, stream["path"], layout(stream),
+                                                       ticks, shape)
+        self.probes = {layer: self.watches[path]
+                       for layer, path in cfg["spike_probes"].items()}
+        self.out_probe = self.watches["o_events"]
 
     async def reset(self):
         self.dut.rst.value = 1
@@ -125,25 +131,25 @@ class TB:
         dut, cfg = self.dut, self.cfg
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         await self.reset()
-        write = _field_writer(cfg["input_layout"])
-        addr_limit = 1 << cfg["input_layout"]["addr"]["width"]
+        addr_limit = 1 << self.input_layout["addr"].width
         events = input_events(self.x, self.rng, cfg.get("junk", 0.0), addr_limit)
+        words = [pack(self.input_layout, *event) for event in events]
         p_in, p_out = cfg["stall_in"], cfg["stall_out"]
-        probes = [*self.probes.values(), self.out_probe]
+        watches = list(self.watches.values())
         index, presenting, cycle = 0, False, 0
         in_ticks = []            # cycles at which the top input took a tick
         limit = cfg["max_cycles"]
         start = time.perf_counter()
-        while not all(p.done for p in probes):
+        while not all(w.done for w in watches):
             # Drive right after the rising edge: a held event stays valid until taken.
             if not presenting and index < len(events) and self.rng.random() >= p_in:
-                dut.i_events__payload.value = write(*events[index])
+                dut.i_events__payload.value = words[index]
                 dut.i_events__valid.value = 1
                 presenting = True
             dut.o_events__ready.value = int(self.rng.random() >= p_out)
             await FallingEdge(dut.clk)
-            for p in probes:
-                p.sample(cycle)
+            for w in watches:
+                w.sample(cycle)
             if presenting and int(dut.i_events__ready.value):
                 if events[index][2]:
                     in_ticks.append(cycle)
@@ -156,11 +162,14 @@ class TB:
             if cycle > limit:
                 break
         seconds = time.perf_counter() - start
-        errors = {name: p.error for name, p in self.probes.items() if p.error}
-        if self.out_probe.error:
-            errors["<top output>"] = self.out_probe.error
+        # One more cycle: an event after the last tick shows up here.
+        await FallingEdge(dut.clk)
+        for w in watches:
+            w.sample(cycle)
+            w.checker.finish(cycle)
+        errors = {path: w.checker.error for path, w in self.watches.items() if w.checker.error}
         np.savez(cfg["results"], cycles=cycle, seconds=seconds, in_ticks=np.array(in_ticks),
-                 finished=all(p.done for p in probes),
+                 finished=all(w.done for w in watches),
                  out_spikes=self.out_probe.spikes,
                  **{f"spikes_{k}": p.spikes for k, p in self.probes.items()},
                  **{f"ticks_{k}": np.array(p.tick_cycles) for k, p in self.probes.items()},
@@ -170,6 +179,6 @@ class TB:
 @cocotb.test()
 async def cosim(dut):
     """Run every inference through the design and record the spikes of every layer."""
-    with open(os.environ["HWGEN_COSIM_CONFIG"]) as f:
+    with open(os.environ[CONFIG_ENV]) as f:
         cfg = json.load(f)
     await TB(dut, cfg).run()
