@@ -25,17 +25,22 @@ def generate_verilog(model, options=None):
 
 
 def build_manifest(model, top, options):
+    graph = top.graph
     layers = {}
-    for layer in model.layers:
-        core = top.cores[layer.name]
-        layers[layer.name] = {
-            "inputs": layer.inputs,
-            "size": layer.size,
-            "neuron": layer.neuron.to_dict(),
-            "core": core.params,
-            "event_layout": layout_fields(top.layer_layout(layer.name)),
+    for node in graph.layers:
+        layer, core = node.layer, top.cores[node.name]
+        layers[node.name] = {
+            "type": layer.type_name,
+            "inputs": list(layer.inputs),
+            # Where each source lands in this layer's concatenated input.
+            "input_bases": {edge.source: edge.base for edge in node.inputs},
+            "shape": list(node.shape),
+            "size": node.size,
+            **layer.manifest_entry(core),
+            "cost": layer.cost(core),
+            "event_layout": layout_fields(node.layout),
             # Where the layer's spike stream is in the Verilog hierarchy (for testbenches).
-            "probe": f"{layer.name}.o_events",
+            "probe": graph.spike_probe(node.name),
         }
     return {
         "format": "hwgen-manifest/1",
@@ -57,6 +62,9 @@ def build_manifest(model, top, options):
                            "once its state is cleared after reset",
         "cycle_model": CYCLE_MODEL,
         "layers": layers,
+        # Every stream of the design, as a testbench finds it below the top module.
+        "streams": {s.path: {"addr_count": s.addr_count, "max_value": s.max_value,
+                             "layout": layout_fields(s.layout)} for s in graph.streams()},
         "output": model.output,
     }
 

@@ -15,7 +15,6 @@ from amaranth.lib.wiring import In, Out
 from .core.event_broadcast import EventBroadcast
 from .core.event_fifo import EventFIFO
 from .core.event_merge import EventMerge
-from .core.stream_util import forward_event
 from .graph import OUTPUT_PORT, NetworkGraph
 
 __all__ = ["NetworkTop", "GenerateOptions"]
@@ -77,15 +76,12 @@ class NetworkTop(wiring.Component):
     def output_layout(self):
         return self.o_events.p.shape()
 
-    def layer_layout(self, name):
-        return self.cores[name].o_events.p.shape()
-
     def elaborate(self, platform):
         m = Module()
         graph, opts = self.graph, self._options
 
         # Each source's stream (the network input, or a core's FIFO output).
-        sources = {"input": self.i_events}
+        sources = {"input": wiring.flipped(self.i_events)}
         for node in graph.layers:
             core = self.cores[node.name]
             m.submodules[graph.core_name(node.name)] = core
@@ -107,22 +103,24 @@ class NetworkTop(wiring.Component):
                 merge = EventMerge([edge.size for edge in node.inputs],
                                    [graph.nodes[edge.source].event_max for edge in node.inputs])
                 m.submodules[graph.merge_name(node.name)] = merge
-                forward_event(m, merge.o_events, core.i_events)
+                wiring.connect(m, merge.o_events, core.i_events)
                 for edge, port in zip(node.inputs, merge.inputs(), strict=True):
                     sinks[(node.name, edge.slot)] = port
-        sinks[(OUTPUT_PORT, 0)] = self.o_events
+        sinks[(OUTPUT_PORT, 0)] = wiring.flipped(self.o_events)
 
+        # wiring.connect checks that both ends have the same layout: the graph gives a
+        # source and each of its consumer slots the same one.
         for name, stream_ in sources.items():
             targets = [sinks[(edge.consumer, edge.slot)] for edge in graph.consumers(name)]
             if not targets:
                 # A layer nobody reads (not the output): drain it so it never stalls.
                 m.d.comb += stream_.ready.eq(1)
             elif len(targets) == 1:
-                forward_event(m, stream_, targets[0])
+                wiring.connect(m, stream_, targets[0])
             else:
-                bcast = EventBroadcast(stream_.p.shape(), len(targets))
+                bcast = EventBroadcast(graph.nodes[name].layout, len(targets))
                 m.submodules[graph.fanout_name(name)] = bcast
-                forward_event(m, stream_, bcast.i_events)
+                wiring.connect(m, stream_, bcast.i_events)
                 for port, target in zip(bcast.outputs(), targets, strict=True):
-                    forward_event(m, port, target)
+                    wiring.connect(m, port, target)
         return m

@@ -47,7 +47,7 @@ def assert_bit_exact(model, x, sim, build_dir, options=None, seed=SEED, **kw):
     assert mismatch is None, describe_mismatch(mismatch, "golden", sim)
     # The top's output stream carries the output layer's spikes too.
     assert np.array_equal(info["out_spikes"], expected[model.output])
-    return expected, info
+    return expected, {**info, "spikes": actual}
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ import numpy as np
 
 import golden
 from hwgen.core.neuron_core import CYCLE_MODEL, core_params, cycle_model
+from hwgen.graph import NetworkGraph
 from hwgen.inputs import random_inputs
 from hwgen.model import load_model, model_from_dict
 from hwgen.network import GenerateOptions
@@ -111,7 +112,7 @@ def bench_synops():
                      "fraction_of_P_integration": round(synops / integ / lanes, 3)})
         log(f"synops P={lanes}: {synops / integ:.2f}/cycle integrating, "
             f"{synops / total:.2f}/cycle per timestep")
-    xmax = np.full(layer.fan_in, model.input_max)
+    xmax = NetworkGraph(model, GenerateOptions()).axon_max(layer.name)
     bounds = {}
     for device, d in DEVICES.items():
         p = core_params(layer, xmax, 1)

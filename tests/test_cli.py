@@ -89,6 +89,21 @@ def test_unknown_board_is_a_usage_error(tmp_path):
 def test_check_refuses_golden_against_itself():
     r = hwgen("check", EXAMPLE, "--sim", "golden")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "golden" not in hwgen("check", "--help").stdout.split("--sim")[1].split("\n")[0]
+
+
+def test_check_refuses_samples_with_inputs(tmp_path):
+    """--samples would be ignored with --inputs: a usage error instead of silence."""
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((8, 64), np.int64))
+    r = hwgen("check", EXAMPLE, "--samples", 3, "--inputs", x)
+    assert r.returncode == 2 and "not allowed with" in r.stderr
+
+
+def test_version():
+    from hwgen import __version__
+    r = hwgen("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"hwgen {__version__}"
 
 
 def test_failed_simulator_build_is_one_line_naming_the_log(tmp_path):

@@ -184,11 +184,7 @@ class NeuronCore(wiring.Component):
         # ---------------- INIT: zero the state after reset ----------------
         init_ctr = Signal(range(max(n, rows) + 1))
         with m.If(phase == Phase.INIT):
-            m.d.comb += [
-                v_wr.addr.eq(init_ctr), v_wr.data.eq(0), v_wr.en.eq(init_ctr < n),
-                acc_wr.addr.eq(init_ctr), acc_wr.data.eq(0),
-                acc_wr.en.eq(init_ctr < rows),
-            ]
+            m.d.comb += [v_wr.addr.eq(init_ctr), v_wr.data.eq(0), v_wr.en.eq(init_ctr < n)]
             m.d.sync += init_ctr.eq(init_ctr + 1)
             with m.If(init_ctr == max(n, rows) - 1):
                 m.d.sync += phase.eq(Phase.ACCUM)
@@ -222,16 +218,13 @@ class NeuronCore(wiring.Component):
                     m.d.sync += [busy.eq(1), row.eq(0), value.eq(ev.value),
                                  w_addr.eq(ev.addr * rows)]
 
-        with m.If(b_acc):
-            lanes_sum = []
-            for p in range(lanes):
-                acc_lane = acc_rd.data[p * ab:(p + 1) * ab].as_signed()
-                w_lane = w_rd.data[p * wb:(p + 1) * wb].as_signed()
-                # A binary event only masks the weight: no multiplier (DSP or LUTs).
-                delta = Mux(b_value, w_lane, 0) if len(b_value) == 1 else w_lane * b_value
-                lanes_sum.append((acc_lane + delta)[:ab])
-            m.d.comb += [acc_wr.addr.eq(b_row), acc_wr.data.eq(Cat(*lanes_sum)),
-                         acc_wr.en.eq(1)]
+        lanes_sum = []
+        for p in range(lanes):
+            acc_lane = acc_rd.data[p * ab:(p + 1) * ab].as_signed()
+            w_lane = w_rd.data[p * wb:(p + 1) * wb].as_signed()
+            # A binary event only masks the weight: no multiplier (DSP or LUTs).
+            delta = Mux(b_value, w_lane, 0) if len(b_value) == 1 else w_lane * b_value
+            lanes_sum.append((acc_lane + delta)[:ab])
 
         # ---------------- UPDATE: one neuron per cycle ----------------
         # Four stages that advance together: A issues the reads of neuron i (row g, lane
@@ -295,6 +288,7 @@ class NeuronCore(wiring.Component):
             m.d.comb += v_next.eq(c_u)
 
         burst_ctr = Signal(range(d_max + 1))
+        clear_row = Signal()        # the row's last neuron is written back: zero its sums
         with m.If(phase == Phase.UPDATE):
             emitting = c_valid & (s > 0)
             m.d.comb += [self.o_events.valid.eq(emitting), self.o_events.p.addr.eq(c_i)]
@@ -314,8 +308,7 @@ class NeuronCore(wiring.Component):
                 # Write back; the last timestep of an inference leaves zero state behind.
                 m.d.comb += [v_wr.addr.eq(c_i), v_wr.en.eq(1),
                              v_wr.data.eq(Mux(last_step, 0, v_next))]
-                with m.If(c_row_end):
-                    m.d.comb += [acc_wr.addr.eq(c_g), acc_wr.data.eq(0), acc_wr.en.eq(1)]
+                m.d.comb += clear_row.eq(c_row_end)
 
             with m.If(advance):
                 m.d.sync += [c_valid.eq(d_valid), c_i.eq(d_i), c_g.eq(d_g),
@@ -347,6 +340,20 @@ class NeuronCore(wiring.Component):
                     m.d.sync += phase.eq(Phase.TICK)
         with m.Else():
             m.d.sync += issuing.eq(1)
+
+        # ---------------- the accumulator write port: one explicit choice ----------------
+        # Three users: INIT zeroes every row, stage B of ACCUM writes a summed row back, and
+        # UPDATE zeroes a row once its last neuron is written back. Today they never meet
+        # (stage B's last write lands in UPDATE's first cycle, before any row is cleared);
+        # the order below says who wins if a pipeline change ever makes them.
+        with m.If(phase == Phase.INIT):
+            m.d.comb += [acc_wr.addr.eq(init_ctr), acc_wr.data.eq(0),
+                         acc_wr.en.eq(init_ctr < rows)]
+        with m.Elif(b_acc):
+            m.d.comb += [acc_wr.addr.eq(b_row), acc_wr.data.eq(Cat(*lanes_sum)),
+                         acc_wr.en.eq(1)]
+        with m.Elif(clear_row):
+            m.d.comb += [acc_wr.addr.eq(c_g), acc_wr.data.eq(0), acc_wr.en.eq(1)]
 
         with m.If(phase == Phase.TICK):
             m.d.comb += [self.o_events.valid.eq(1), self.o_events.p.tick.eq(1)]
