@@ -62,10 +62,9 @@ def _first_failure(xml_file):
         return ""
     for case in root.iter("testcase"):
         for failure in [*case.iter("failure"), *case.iter("error")]:
-            message = failure.get("message") or (failure.text or "").strip()
+            lines = (failure.get("message") or failure.text or "failed").strip().splitlines()
             # Only the first line: the error stays one line, the log has the rest.
-            message = message.strip().splitlines()[0] if message.strip() else "failed"
-            return f"{case.get('name')}: {message}"
+            return f"{case.get('name')}: {lines[0] if lines else 'failed'}"
     return ""
 
 
@@ -135,22 +134,21 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
                      waves=waves)
     except RuntimeError:
         raise SimError(f"the {sim} build of '{toplevel}' failed; see {log}") from None
-    # Under pytest the runner calls sys.exit() when a test failed (SystemExit); outside
-    # it returns. Either way the results file is the verdict, read below.
+    # A failed test ends in SystemExit under pytest (cocotb's runner calls sys.exit()),
+    # a simulator that exits non-zero in RuntimeError: either way the results file is the
+    # verdict, read below, and the log has the details.
     try:
         runner.test(test_module=test_module, hdl_toplevel=toplevel,
                     build_dir=build_dir / sim, test_dir=build_dir, extra_env=env,
                     testcase=testcase, results_xml=str(xml), timescale=TIMESCALE,
                     log_file=log, waves=waves)
     except (RuntimeError, SystemExit):
-        if not xml.exists():
-            raise SimError(f"the {sim} simulation of '{toplevel}' did not run; "
-                           f"see {log}") from None
-    try:
-        total, failed = get_results(xml)
-    except RuntimeError:
-        raise SimError(f"the {sim} simulation of '{toplevel}' left no results; "
-                       f"see {log}") from None
+        pass
+    if not xml.exists():
+        # The simulator failed to start, crashed, or the test module did not import.
+        raise SimError(f"the {sim} simulation of '{toplevel}' did not run to the end; "
+                       f"see {log}")
+    total, failed = get_results(xml)
     if failed:
         first = _first_failure(xml)
         raise SimError(f"{failed} of {total} {sim} test(s) of '{toplevel}' failed "
