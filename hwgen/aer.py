@@ -10,6 +10,7 @@ from typing import NamedTuple
 from amaranth.lib import data, stream
 
 from .errors import HwgenError
+from .widths import bits_for
 
 __all__ = ["Event", "EventFieldError", "bits_for", "event_layout", "event_signature",
            "layout_fields", "pack", "unpack"]
@@ -23,11 +24,6 @@ class Event(NamedTuple):
     addr: int
     value: int
     tick: int
-
-
-def bits_for(max_value):
-    """Bits of an unsigned field that holds ``0 .. max_value`` (at least 1)."""
-    return max(1, int(max_value).bit_length())
 
 
 def event_layout(addr_count, max_value):

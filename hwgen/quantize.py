@@ -27,6 +27,7 @@ import yaml
 from .errors import HwgenError
 from .model import FORMAT, FRAC_BITS_RANGE, V_BITS_RANGE, WEIGHT_BITS_RANGE, model_from_dict
 from .output_dir import atomic_output_dir
+from .widths import signed_bits
 
 __all__ = ["QuantizeError", "FloatLayer", "Quantized", "quantize", "load_float_npz",
            "format_report", "snap", "integer_threshold"]
@@ -129,8 +130,8 @@ def _leak_text(neuron):
 
 
 def _bits_for(magnitude):
-    """Signed width holding every value in [-magnitude, magnitude]."""
-    return max(2, int(magnitude).bit_length() + 1)
+    """Membrane width holding every value in [-magnitude, magnitude] (v_bits >= 2)."""
+    return max(2, signed_bits(-magnitude, magnitude))
 
 
 def quantize(layers, *, name, timesteps, input_size, input_max, weight_bits=8,

@@ -27,6 +27,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..aer import event_signature
+from ..widths import signed_bits
 
 __all__ = ["NeuronCore", "core_params", "cycle_model", "CYCLE_MODEL"]
 
@@ -43,14 +44,6 @@ class Phase(enum.Enum, shape=2):
     ACCUM = 1       # take input events until the tick
     UPDATE = 2      # one neuron per cycle; emit spikes
     TICK = 3        # emit the end-of-timestep token
-
-
-def _signed_bits(lo, hi):
-    """Width of a signed value holding ``lo .. hi``."""
-    bits = 1
-    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
-        bits += 1
-    return bits
 
 
 def core_params(layer, input_max, lanes):
@@ -70,10 +63,10 @@ def core_params(layer, input_max, lanes):
         "rows": rows,
         "weight_bits": layer.weight_bits,
         # Exact: the accumulator never wraps, whatever the events of a timestep.
-        "acc_bits": _signed_bits(lo, hi),
+        "acc_bits": signed_bits(lo, hi),
         "v_bits": layer.neuron.v_bits,
         "weight_memory": {"width": lanes * layer.weight_bits, "depth": layer.fan_in * rows},
-        "acc_memory": {"width": lanes * _signed_bits(lo, hi), "depth": rows},
+        "acc_memory": {"width": lanes * signed_bits(lo, hi), "depth": rows},
         "v_memory": {"width": layer.neuron.v_bits, "depth": layer.size},
         "bias_memory": ({"width": layer.neuron.v_bits, "depth": layer.size}
                         if np.any(layer.bias) else None),
