@@ -14,14 +14,14 @@ from pathlib import Path
 import yaml
 
 from .layers import LAYER_TYPES, PLANNED_TYPES, Layer, SourceTable
-from .layers.dense import WEIGHT_BITS_RANGE, DenseLayer
 from .model_fields import MAX_SIZE, FieldChecker, ModelError
 from .neuron import FRAC_BITS_RANGE, MAX_SPIKES_RANGE, V_BITS_RANGE, Neuron
 
-# The layer and neuron ranges live with their types and are re-exported here.
-__all__ = ["ModelError", "Neuron", "Layer", "DenseLayer", "Model", "load_model",
-           "model_from_dict", "FORMAT", "MAX_SIZE", "MAX_TIMESTEPS", "INPUT_MAX_RANGE",
-           "WEIGHT_BITS_RANGE", "V_BITS_RANGE", "MAX_SPIKES_RANGE", "FRAC_BITS_RANGE"]
+# The neuron ranges live with the neuron and are re-exported here; a layer type's own
+# ranges live in its module (e.g. hwgen.layers.dense.WEIGHT_BITS_RANGE).
+__all__ = ["ModelError", "Neuron", "Layer", "Model", "load_model", "model_from_dict",
+           "FORMAT", "MAX_SIZE", "MAX_TIMESTEPS", "INPUT_MAX_RANGE", "V_BITS_RANGE",
+           "MAX_SPIKES_RANGE", "FRAC_BITS_RANGE"]
 
 FORMAT = "hwgen-model/1"
 # Ranges hwgen supports; the golden model computes in int64, so these keep every

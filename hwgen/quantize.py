@@ -25,7 +25,8 @@ import numpy as np
 import yaml
 
 from .errors import HwgenError
-from .model import FORMAT, FRAC_BITS_RANGE, V_BITS_RANGE, WEIGHT_BITS_RANGE, model_from_dict
+from .layers.dense import WEIGHT_BITS_RANGE, DenseLayer
+from .model import FORMAT, FRAC_BITS_RANGE, V_BITS_RANGE, model_from_dict
 from .output_dir import atomic_output_dir
 from .widths import signed_bits
 
@@ -226,7 +227,7 @@ def _quantize_layer(layer, where, xmax, timesteps, weight_bits, decay_bits, v_bi
 
     neuron.update(threshold=theta, reset=layer.reset, v_reset=v_reset, v_bits=chosen,
                   max_spikes=layer.max_spikes)
-    entry = {"name": layer.name, "type": "dense", "input": _input_field(layer.inputs),
+    entry = {"name": layer.name, "type": DenseLayer.type_name, "input": _input_field(layer.inputs),
              "size": layer.size, "weights": w_int, "weight_bits": weight_bits,
              "neuron": neuron}
     if np.any(b_int):
@@ -312,8 +313,9 @@ def write_model(model, path):
     arrays, layers = {}, []
     for layer in model.layers:
         arrays[f"{layer.name}_w"] = layer.weights
-        entry = {"name": layer.name, "type": "dense", "input": _input_field(layer.inputs),
-                 "size": layer.size, "weights": {"file": npz_path.name, "key": f"{layer.name}_w"}}
+        entry = {"name": layer.name, "type": DenseLayer.type_name,
+                 "input": _input_field(layer.inputs), "size": layer.size,
+                 "weights": {"file": npz_path.name, "key": f"{layer.name}_w"}}
         if np.any(layer.bias):
             arrays[f"{layer.name}_b"] = layer.bias
             entry["bias"] = {"file": npz_path.name, "key": f"{layer.name}_b"}

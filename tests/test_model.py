@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from hwgen.graph import NetworkGraph
+from hwgen.layers.dense import WEIGHT_BITS_RANGE, DenseLayer
 from hwgen.model import (
     FORMAT,
     INPUT_MAX_RANGE,
@@ -20,8 +21,6 @@ from hwgen.model import (
     MAX_SPIKES_RANGE,
     MAX_TIMESTEPS,
     V_BITS_RANGE,
-    WEIGHT_BITS_RANGE,
-    DenseLayer,
     Model,
     ModelError,
     load_model,
