@@ -1,9 +1,9 @@
 """`hwgen build`: a bitstream for a board, with a self-test top, and ``report.json``.
 
 Until the host link exists the board runs a built-in self-test
-(:class:`~hwgen.core.self_test.SelfTest`): inputs and the golden outputs held in ROM; the
-pass LED lights when the hardware produced exactly the golden output events, the fail LED
-when it did not.
+(:class:`~hwgen.board.self_test.SelfTest`): inputs and the golden outputs held in ROM; the
+pass LED lights when every timestep's output spike counts equal the golden model's (in
+whatever order the events of a timestep came), the fail LED when they did not.
 """
 
 import json
@@ -13,11 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from amaranth.hdl import Elaboratable, Module
-
 import boards
 
-from .core.self_test import SelfTest
+from .board.board_top import BoardTop
+from .board.self_test import SelfTest
 from .errors import HwgenError
 from .generate import write_outputs
 from .inputs import random_inputs
@@ -30,20 +29,6 @@ __all__ = ["BuildError", "build_board", "resources_from_stat"]
 
 class BuildError(HwgenError):
     """Synthesis or place and route failed (the design does not fit, or a tool broke)."""
-
-
-class _BoardTop(Elaboratable):
-    def __init__(self, board, self_test):
-        self._board = board
-        self._self_test = self_test
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.self_test = st = self._self_test
-        pass_led = platform.request(*self._board.pass_led)
-        fail_led = platform.request(*self._board.fail_led)
-        m.d.comb += [pass_led.o.eq(st.passed), fail_led.o.eq(st.failed)]
-        return m
 
 
 # Cell names of each family, as yosys's `stat` counts them after synthesis.
@@ -80,7 +65,7 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
     family = "ice40" if platform.device.startswith("iCE40") else "ecp5"
     x = random_inputs(model, samples, seed=seed)
     os.environ.update(yowasp_env())
-    top = _BoardTop(board, SelfTest(model, options, x))
+    top = BoardTop(board, SelfTest(model, options, x))
 
     work = Path(keep_build_dir or tempfile.mkdtemp(prefix="hwgen-build-"))
     progress(f"building '{model.name}' for {board.description}: yosys, nextpnr "
