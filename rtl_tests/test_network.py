@@ -3,14 +3,20 @@ hypothesis, every layer bit-exact against golden under random stalls."""
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 from conftest import ROOT, SEED, assert_bit_exact, build_dir_for, simulators
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from random_models import models
 
+from hwgen import network
+from hwgen.core.event_fifo import EventFIFO
 from hwgen.inputs import random_inputs
 from hwgen.model import load_model
 from hwgen.network import GenerateOptions
+from hwgen.sim.cosim import SimError, run_rtl
 
 EXAMPLE = ROOT / "examples" / "synthetic" / "synthetic.yaml"
 
@@ -95,3 +101,46 @@ def test_digits_model_on_real_digits(lanes, images, build_dir):
     split = np.load(ROOT / "examples" / "digits" / "test_split.npz")
     x = np.broadcast_to(split["inputs"][:images, None, :].astype(np.int64), (images, 8, 64))
     assert_bit_exact(model, x, "verilator", build_dir, GenerateOptions(lanes=lanes))
+
+
+class _BlinkingFIFO(wiring.Component):
+    """An EventFIFO whose output valid blinks every other cycle, whatever ready says: no
+    event is lost (the FIFO is read only when taken), but valid falls while an event
+    waits, which DESIGN.md section 5 forbids and a downstream merge or core may not
+    survive."""
+
+    def __init__(self, layout, depth):
+        self._fifo = EventFIFO(layout, depth)
+        super().__init__({"i_events": In(stream.Signature(layout)),
+                          "o_events": Out(stream.Signature(layout))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.fifo = fifo = self._fifo
+        blink = Signal()
+        m.d.sync += blink.eq(~blink)
+        wiring.connect(m, wiring.flipped(self.i_events), fifo.i_events)
+        m.d.comb += [self.o_events.payload.eq(fifo.o_events.payload),
+                     self.o_events.valid.eq(fifo.o_events.valid & blink),
+                     fifo.o_events.ready.eq(self.o_events.ready & blink)]
+        return m
+
+
+def test_protocol_checker_fails_loudly_on_an_internal_stream(build_dir, monkeypatch):
+    """Spikes stay bit-exact with the blinking FIFO, yet the co-simulation fails, naming
+    the stream and the cycle: every stream of the design is checked, not only the spikes."""
+    monkeypatch.setattr(network, "EventFIFO", _BlinkingFIFO)
+    model = load_model(EXAMPLE)
+    x = random_inputs(model, samples=1, seed=SEED)
+    with pytest.raises(SimError, match=r"protocol error: stream 'hidden_fifo\.o_events', "
+                                       r"cycle \d+: valid fell before the event was taken"):
+        run_rtl(model, x, build_dir=build_dir, stall_out=0.5)
+
+
+def test_a_hung_design_is_one_error_naming_the_log(build_dir):
+    model = load_model(EXAMPLE)
+    x = random_inputs(model, samples=1, seed=SEED)
+    with pytest.raises(SimError, match=r"did not finish within 50 cycles \(stalled or lost "
+                                       r"a tick\): stream '.*', cycle \d+: 0 ticks crossed"
+                                       r".*sim\.log"):
+        run_rtl(model, x, build_dir=build_dir, max_cycles=50)

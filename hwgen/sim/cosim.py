@@ -63,13 +63,14 @@ def run_rtl(model, inputs, *, sim="verilator", options=None, build_dir="sim_buil
     if not results.exists():
         raise SimError(f"the {sim} simulation left no results; see {log}")
     with np.load(results) as r:
-        errors = json.loads(str(r["errors"]))
-        if errors:
-            path, msg = next(iter(errors.items()))
-            raise SimError(f"protocol error: {msg}")
+        errors = list(json.loads(str(r["errors"])).values())
         if not bool(r["finished"]):
+            # A hang also leaves streams short of ticks; the first such stream says where.
+            where = f": {errors[0]}" if errors else ""
             raise SimError(f"the design did not finish within {cfg['max_cycles']} cycles "
-                           f"(stalled or lost a tick); see {log}")
+                           f"(stalled or lost a tick){where}; see {log}")
+        if errors:
+            raise SimError(f"protocol error: {errors[0]}")
         spikes = {node.name: r[f"spikes_{node.name}"] for node in graph.layers}
         info = {"cycles": int(r["cycles"]), "out_spikes": r["out_spikes"],
                 "seconds": float(r["seconds"]), "in_tick_cycles": r["in_ticks"],
