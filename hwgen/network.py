@@ -67,6 +67,14 @@ class NetworkTop(wiring.Component):
         # Each layer type builds its own block (hwgen.layers).
         self.cores = {node.name: node.layer.core(node, graph, self._options)
                       for node in graph.layers}
+        for node in graph.layers:
+            # wiring.connect compares payload widths only: a block whose fields are split
+            # otherwise than the graph says would connect and misread every event.
+            core = self.cores[node.name]
+            if (core.i_events.p.shape() != graph.in_layout(node.name)
+                    or core.o_events.p.shape() != node.layout):
+                raise AssertionError(f"layer '{node.name}': the {node.layer.type_name} "
+                                     "block's event layouts differ from the network graph's")
 
     @property
     def input_layout(self):
