@@ -76,10 +76,15 @@ class Stream:
         ``o_events`` alone are the top's ports.
     addr_count, max_value : int
         Its layout, ``event_layout(addr_count, max_value)``.
+    in_range : bool
+        Every event's address is below ``addr_count``. Only the top input and its fan-out
+        copies may carry addresses beyond (that fit the field): a core or a merge drops
+        them (DESIGN.md section 5).
     """
     path: str
     addr_count: int
     max_value: int
+    in_range: bool = True
 
     @property
     def layout(self):
@@ -174,7 +179,7 @@ class NetworkGraph:
     def streams(self):
         """Every stream of the design: the top's two ports and each block's outputs, so that
         a testbench that observes them all sees every handshake of the design."""
-        out = [Stream("i_events", self.model.input_size, self.model.input_max)]
+        out = [Stream("i_events", self.model.input_size, self.model.input_max, False)]
         for node in self.layers:
             if self.needs_merge(node.name):
                 out.append(Stream(f"{self.merge_name(node.name)}.o_events", node.fan_in,
@@ -186,7 +191,8 @@ class NetworkGraph:
         for node in self.nodes.values():
             if self.needs_fanout(node.name):
                 out += [Stream(f"{self.fanout_name(node.name)}.o_{k}", node.size,
-                               node.event_max) for k in range(len(self._consumers[node.name]))]
+                               node.event_max, node.name != "input")
+                        for k in range(len(self._consumers[node.name]))]
         out_node = self.nodes[self.output]
         out.append(Stream("o_events", out_node.size, out_node.event_max))
         return out

@@ -1,13 +1,13 @@
 """cocotb testbench of a generated network top (run by :mod:`hwgen.sim.cosim`).
 
-It drives the top's input stream with the events of every inference, applies random
+The reference engine: the fast engine (``fast_harness.cpp``) runs the same bench in C++.
+It drives the top's input stream with the event words of a file, applies random
 valid/ready stalls on both top streams, runs the stream protocol checker
-(:mod:`hwgen.sim.stream_checker`) on every stream of the design and records the spike
-events of every layer by watching each core's output stream inside the design. Events are
-packed and unpacked through :mod:`hwgen.aer` layouts built from each stream's definition
-(address count, largest value). The configuration comes as JSON in the file named by
-the variable :data:`hwgen.sim.runner.CONFIG_ENV`; the recorded spikes go to the ``.npz``
-it names.
+(:mod:`hwgen.sim.stream_checker`) on every stream of the design and records every
+handshake of the recorded streams (the top input, each layer's spike stream inside the
+design, the top output) as ``uint64`` (stream index, cycle, payload) rows. The
+configuration comes as JSON in the file named by the variable
+:data:`hwgen.sim.runner.CONFIG_ENV` (written by :func:`hwgen.sim.cosim.run_rtl`).
 """
 
 import json
@@ -20,7 +20,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from hwgen.aer import event_layout, pack
+from hwgen.aer import event_layout
 from hwgen.sim.runner import CONFIG_ENV
 from hwgen.sim.stream_checker import StreamChecker
 
@@ -49,63 +49,36 @@ def _int_reader(handle):
 
 class StreamWatch:
     """Watches one stream of the design every cycle: runs the protocol checker on it and,
-    for a layer's spike stream, records the spikes it carries."""
+    for a recorded stream, appends each handshake to ``records``."""
 
-    def __init__(self, dut, path, layout, ticks, spikes_shape=None):
-        *inst, port = path.split(".")
+    def __init__(self, dut, stream, ticks, records):
+        *inst, port = stream["path"].split(".")
         base = _resolve(dut, ".".join(inst)) if inst else dut
         self.valid = _int_reader(getattr(base, f"{port}__valid"))
         self.ready = _int_reader(getattr(base, f"{port}__ready"))
         self.payload = _int_reader(getattr(base, f"{port}__payload"))
-        self.checker = StreamChecker(path, layout, ticks)
-        self.spikes = None if spikes_shape is None else np.zeros(spikes_shape, np.int64)
-        self.tick_cycles = []
-        self.n = self.t = 0
+        layout = event_layout(stream["addr_count"], stream["max_value"])
+        self.checker = StreamChecker(stream["path"], layout, ticks,
+                                     stream["addr_count"] if stream["in_range"] else None)
+        self.record = stream["record"]
+        self.records = records
 
     @property
     def done(self):
         return self.checker.ticks >= self.checker.expected_ticks
 
     def sample(self, cycle):
+        """Returns whether an event crossed this cycle."""
         valid = self.valid()
         if not valid and self.checker.idle:
-            return                      # the common case, kept cheap: nothing to read
+            return False                # the common case, kept cheap: nothing to read
         ready = self.ready()
         payload = self.payload() if valid else 0
-        event = self.checker.sample(cycle, valid, ready, payload)
-        if event is None or self.spikes is None:
-            return
-        if event.tick:
-            self.tick_cycles.append(cycle)
-            self.t += 1
-            if self.t == self.spikes.shape[1]:
-                self.t, self.n = 0, self.n + 1
-        elif self.n >= self.spikes.shape[0]:
-            return                      # after the last tick: the checker reported it
-        elif event.addr >= self.spikes.shape[2]:
-            self.checker.fail(cycle, f"address {event.addr} out of range at t={self.t}")
-        else:
-            self.spikes[self.n, self.t, event.addr] += event.value
-
-
-def input_events(x, rng, junk=0.0, addr_limit=0):
-    """The event list of every inference: nonzero inputs in random order, then a tick.
-
-    With ``junk`` > 0, events whose address is out of range (``size .. addr_limit - 1``,
-    where the address field has room for them) are mixed in: the design must drop them.
-    """
-    events = []
-    size = x.shape[-1]
-    for sample in x:
-        for step in sample:
-            nz = [(int(j), int(step[j]), 0) for j in np.flatnonzero(step)]
-            if junk and addr_limit > size:
-                nz += [(rng.randrange(size, addr_limit), 1, 0)
-                       for _ in range(int(junk * size))]
-            rng.shuffle(nz)
-            events.extend(nz)
-            events.append((0, 0, 1))
-    return events
+        if self.checker.sample(cycle, valid, ready, payload) is None:
+            return False
+        if self.record >= 0:
+            self.records.append((self.record, cycle, payload))
+        return True
 
 
 class TB:
@@ -113,25 +86,10 @@ class TB:
         self.dut = dut
         self.cfg = cfg
         self.rng = random.Random(cfg["seed"])
-        self.x = np.load(cfg["inputs"])
-        n, t = self.x.shape[:2]
-        ticks = n * t
-
-        def layout(stream):
-            return event_layout(stream["addr_count"], stream["max_value"])
-
-        self.input_layout = layout(cfg["input"])
-        # Every stream of the design, checked; the layers' spike streams and the top output
-        # also recorded.
-        recorded = {*cfg["spike_probes"].values(), "o_events"}
-        self.watches = {}
-        for stream in cfg["streams"]:
-            shape = (n, t, stream["addr_count"]) if stream["path"] in recorded else None
-            self.watches[stream["path"]] = StreamWatch(dut, stream["path"], layout(stream),
-                                                       ticks, shape)
-        self.probes = {layer: self.watches[path]
-                       for layer, path in cfg["spike_probes"].items()}
-        self.out_probe = self.watches["o_events"]
+        self.words = [int(w) for w in np.fromfile(cfg["words"], dtype=np.uint64)]
+        self.records = []
+        self.watches = [StreamWatch(dut, stream, cfg["ticks"], self.records)
+                        for stream in cfg["streams"]]
 
     async def reset(self):
         self.dut.rst.value = 1
@@ -146,54 +104,51 @@ class TB:
         dut, cfg = self.dut, self.cfg
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         await self.reset()
-        addr_limit = 1 << self.input_layout["addr"].width
-        events = input_events(self.x, self.rng, cfg.get("junk", 0.0), addr_limit)
-        words = [pack(self.input_layout, *event) for event in events]
+        words = self.words
         p_in, p_out = cfg["stall_in"], cfg["stall_out"]
-        watches = list(self.watches.values())
-        index, presenting, cycle = 0, False, 0
-        in_ticks = []            # cycles at which the top input took a tick
-        limit = cfg["max_cycles"]
+        watches = self.watches
+        index, presenting, cycle, last_move, idle = 0, False, 0, 0, False
         start = time.perf_counter()
         while not all(w.done for w in watches):
             # Drive right after the rising edge: a held event stays valid until taken.
-            if not presenting and index < len(events) and self.rng.random() >= p_in:
+            if not presenting and index < len(words) and self.rng.random() >= p_in:
                 dut.i_events__payload.value = words[index]
                 dut.i_events__valid.value = 1
                 presenting = True
             dut.o_events__ready.value = int(self.rng.random() >= p_out)
             await FallingEdge(dut.clk)
             for w in watches:
-                w.sample(cycle)
+                if w.sample(cycle):
+                    last_move = cycle
             if presenting and int(dut.i_events__ready.value):
-                if events[index][2]:
-                    in_ticks.append(cycle)
                 index += 1
                 presenting = False
             await RisingEdge(dut.clk)
             if not presenting:
                 dut.i_events__valid.value = 0
             cycle += 1
-            if cycle > limit:
+            if cycle > cfg["max_cycles"]:
+                break
+            if cycle - last_move > cfg["idle_cycles"]:
+                idle = True
                 break
         seconds = time.perf_counter() - start
+        finished = all(w.done for w in watches)
         # One more cycle: an event after the last tick shows up here.
         await FallingEdge(dut.clk)
         for w in watches:
             w.sample(cycle)
             w.checker.finish(cycle)
-        errors = {path: w.checker.error for path, w in self.watches.items() if w.checker.error}
-        np.savez(cfg["results"], cycles=cycle, seconds=seconds, in_ticks=np.array(in_ticks),
-                 finished=all(w.done for w in watches),
-                 out_spikes=self.out_probe.spikes,
-                 **{f"spikes_{k}": p.spikes for k, p in self.probes.items()},
-                 **{f"ticks_{k}": np.array(p.tick_cycles) for k, p in self.probes.items()},
-                 errors=json.dumps(errors))
+        np.array(self.records, dtype=np.uint64).reshape(-1, 3).tofile(cfg["events"])
+        errors = {w.checker.name: w.checker.error for w in watches if w.checker.error}
+        with open(cfg["summary"], "w") as f:
+            json.dump({"cycles": cycle, "seconds": seconds, "finished": finished,
+                       "idle": idle, "errors": errors}, f)
 
 
 @cocotb.test()
 async def cosim(dut):
-    """Run every inference through the design and record the spikes of every layer."""
+    """Run every inference through the design and record the handshakes."""
     with open(os.environ[CONFIG_ENV]) as f:
         cfg = json.load(f)
     await TB(dut, cfg).run()

@@ -1,81 +1,193 @@
-"""Run a generated design in Verilator or Icarus under cocotb; return every layer's spikes."""
+"""Run a generated design in an RTL simulator; return every layer's spikes.
+
+Two engines run the same bench (DESIGN.md section 5 on every stream, random stalls on
+both top streams, the same input words):
+
+- ``fast`` (Verilator only, the default there): a C++ testbench compiled with the design
+  (:mod:`hwgen.sim.fast`), no Python in the per-cycle loop;
+- ``cocotb`` (Verilator or Icarus): the Python testbench :mod:`hwgen.sim.cocotb_bench`,
+  the reference.
+
+Both record every handshake of the top input, of each layer's spike stream and of the
+top output, and leave a summary (cycles, protocol errors); this module turns the
+handshakes into ``{layer: [N, T, size]}`` spikes, the same way for both.
+"""
 
 import json
 from pathlib import Path
 
 import numpy as np
 
+from ..aer import event_layout, layout_fields
 from ..generate import generate_verilog
 from ..network import GenerateOptions
+from .fast import build_harness, read_handshakes, run_harness
 from .runner import SIMULATORS, SimError, run_cocotb
+from .stimulus import input_words
 
-__all__ = ["SimError", "run_rtl", "SIMULATORS"]
+__all__ = ["ENGINES", "SIMULATORS", "SimError", "run_rtl"]
 
-
-def _stream_def(stream):
-    return {"path": stream.path, "addr_count": stream.addr_count,
-            "max_value": stream.max_value}
+ENGINES = ("fast", "cocotb")
 
 
-def run_rtl(model, inputs, *, sim="verilator", options=None, build_dir="sim_build/cosim",
-            seed=0, stall_in=0.3, stall_out=0.3, junk=0.0, max_cycles=None):
+def default_engine(sim):
+    """The fast engine where it runs (Verilator); cocotb elsewhere."""
+    return "fast" if sim == "verilator" else "cocotb"
+
+
+def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
+            build_dir="sim_build/cosim", seed=0, stall_in=0.3, stall_out=0.3, junk=0.0,
+            max_cycles=None, waves=None, progress=None):
     """Co-simulate ``inputs`` (``[T, size]`` or ``[N, T, size]``) through the RTL.
 
-    ``junk`` mixes out-of-range input addresses in (they must be dropped). Every stream
-    of the design runs the protocol checker (:mod:`hwgen.sim.stream_checker`); a broken
-    rule raises :class:`SimError` naming the stream and the cycle.
+    Parameters
+    ----------
+    sim : {"verilator", "icarus"}
+    engine : {"fast", "cocotb"}, optional
+        Default: ``fast`` for Verilator, ``cocotb`` for Icarus.
+    seed : int
+        Seeds the event order and the stalls.
+    stall_in, stall_out : float
+        Probability of a stall cycle on the top input (valid low) and output (ready low).
+    junk : float
+        Mixes out-of-range input addresses in (they must be dropped).
+    max_cycles : int, optional
+        Stop a run that has not finished by then (default: a generous bound).
+    waves : path, optional
+        Record a waveform (FST) of the whole run there.
+    progress : callable, optional
+        ``progress(n)`` after each inference that left the design (fast engine only).
+
+    Every stream of the design runs the protocol checker (:mod:`hwgen.sim.stream_checker`);
+    a broken rule raises :class:`SimError` naming the stream and the cycle, as does a
+    design that stops moving or does not finish.
+
     Returns ``(spikes, info)``: ``spikes`` is ``{layer: int64 [.., T, size]}`` shaped like
-    :func:`golden.run`'s answer, ``info`` holds the cycle count and each layer's tick cycles.
+    :func:`golden.run`'s answer, ``info`` holds the cycle count, the simulation and build
+    seconds and each layer's tick cycles.
     """
     if sim not in SIMULATORS:
         raise ValueError(f"unknown simulator {sim!r} (choose from {', '.join(SIMULATORS)})")
+    engine = engine or default_engine(sim)
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if engine == "fast" and sim != "verilator":
+        raise ValueError("the fast engine runs on Verilator only; use engine='cocotb'")
     options = options or GenerateOptions()
     x = np.asarray(inputs, dtype=np.int64)
     batched = x.ndim == 3
     if not batched:
         x = x[None]
+    n, t = x.shape[:2]
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     text, top = generate_verilog(model, options)
     graph = top.graph
-    np.save(build_dir / "inputs.npy", x)
-    results = build_dir / "results.npz"
-    results.unlink(missing_ok=True)
-    events = int(np.count_nonzero(x)) + x.shape[0] * x.shape[1]
     streams = graph.streams()
-    cfg = {
-        "inputs": str(build_dir / "inputs.npy"),
-        "results": str(results),
-        "seed": seed,
-        "stall_in": stall_in,
-        "stall_out": stall_out,
-        # Out-of-range input events per timestep, as a fraction of input.size.
-        "junk": junk,
-        # Generous bound so a hung design ends instead of running forever.
-        "max_cycles": max_cycles or 1000 + 20 * x.shape[0] * x.shape[1]
-        * (graph.neurons + graph.synapses) + 20 * events,
-        "input": next(_stream_def(s) for s in streams if s.path == "i_events"),
-        "streams": [_stream_def(s) for s in streams],
-        "spike_probes": {node.name: graph.spike_probe(node.name) for node in graph.layers},
+    recorded = ["i_events", *(graph.spike_probe(node.name) for node in graph.layers),
+                "o_events"]
+    words = input_words(x, event_layout(model.input_size, model.input_max), seed, junk)
+    words.tofile(build_dir / "words.bin")
+    files = {name: build_dir / f"{name}.{ext}"
+             for name, ext in (("events", "bin"), ("summary", "json"))}
+    for f in files.values():
+        f.unlink(missing_ok=True)
+    work = graph.neurons + graph.synapses
+    run = {
+        "top": model.name, "seed": seed, "stall_in": stall_in, "stall_out": stall_out,
+        "ticks": n * t, "timesteps": t,
+        # Generous bounds, so that a hung design ends instead of running forever: in all,
+        # and without any event moving (one timestep of every axon firing, 10x over).
+        "max_cycles": max_cycles or 1000 + 20 * n * t * work + 20 * len(words),
+        "idle_cycles": 1000 + 10 * work,
+        "words": str(build_dir / "words.bin"),
+        "events": str(files["events"]), "summary": str(files["summary"]),
+        "streams": [{**_stream_def(s), "record": recorded.index(s.path)
+                     if s.path in recorded else -1} for s in streams],
     }
-    run_cocotb(text, model.name, "hwgen.sim.cocotb_bench", build_dir, sim=sim, config=cfg)
+    if waves is not None:
+        run["waves"] = str(Path(waves).resolve())
+    if engine == "fast":
+        summary, build_seconds = _run_fast(text, model.name, build_dir, run, progress)
+    else:
+        summary, build_seconds = _run_cocotb(text, model.name, build_dir, run, sim)
     log = build_dir / "sim.log"
-    if not results.exists():
-        raise SimError(f"the {sim} simulation left no results; see {log}")
-    with np.load(results) as r:
-        errors = list(json.loads(str(r["errors"])).values())
-        if not bool(r["finished"]):
-            # A hang also leaves streams short of ticks; the first such stream says where.
-            where = f": {errors[0]}" if errors else ""
-            raise SimError(f"the design did not finish within {cfg['max_cycles']} cycles "
-                           f"(stalled or lost a tick){where}; see {log}")
-        if errors:
-            raise SimError(f"protocol error: {errors[0]}")
-        spikes = {node.name: r[f"spikes_{node.name}"] for node in graph.layers}
-        info = {"cycles": int(r["cycles"]), "out_spikes": r["out_spikes"],
-                "seconds": float(r["seconds"]), "in_tick_cycles": r["in_ticks"],
-                "tick_cycles": {node.name: r[f"ticks_{node.name}"] for node in graph.layers}}
+    errors = list(summary["errors"].values())
+    if not summary["finished"]:
+        # A hang also leaves streams short of ticks; the first such stream says where.
+        where = f": {errors[0]}" if errors else ""
+        if summary.get("idle"):
+            why = (f"no event crossed any stream for {run['idle_cycles']} cycles "
+                   "(stalled or lost a tick)")
+        else:
+            why = f"did not finish within {run['max_cycles']} cycles (stalled or lost a tick)"
+        raise SimError(f"the design {why}{where}; see {log}")
+    if errors:
+        raise SimError(f"protocol error: {errors[0]}")
+
+    by_path = {s.path: s for s in streams}
+    handshakes = read_handshakes(files["events"])
+    decoded = {path: _decode(handshakes, k, by_path[path], n, t)
+               for k, path in enumerate(recorded)}
+    spikes = {node.name: decoded[graph.spike_probe(node.name)][0] for node in graph.layers}
+    info = {"cycles": int(summary["cycles"]), "seconds": float(summary["seconds"]),
+            "build_seconds": build_seconds, "engine": engine,
+            "out_spikes": decoded["o_events"][0],
+            "in_tick_cycles": decoded["i_events"][1],
+            "tick_cycles": {node.name: decoded[graph.spike_probe(node.name)][1]
+                            for node in graph.layers}}
     if not batched:
         spikes = {k: v[0] for k, v in spikes.items()}
         info["out_spikes"] = info["out_spikes"][0]
     return spikes, info
+
+
+def _stream_def(stream):
+    fields = layout_fields(event_layout(stream.addr_count, stream.max_value))
+    return {"path": stream.path, "addr_count": stream.addr_count,
+            "max_value": stream.max_value, "in_range": stream.in_range, "fields": fields}
+
+
+def _run_fast(text, toplevel, build_dir, run, progress):
+    sub = "fast-waves" if "waves" in run else "fast"
+    binary, seconds = build_harness(text, toplevel, build_dir / sub, waves="waves" in run)
+    lines = [f"{key} {run[key]}" for key in
+             ("top", "seed", "stall_in", "stall_out", "max_cycles", "idle_cycles", "ticks",
+              "timesteps", "words", "events", "summary", "waves") if key in run]
+    for s in run["streams"]:
+        f = s["fields"]
+        lines.append(f"stream {s['path']} {f['addr']['offset']} {f['addr']['width']} "
+                     f"{f['value']['offset']} {f['value']['width']} {f['tick']['offset']} "
+                     f"{s['addr_count']} {int(s['in_range'])} {s['record']}")
+    return run_harness(binary, lines, build_dir, toplevel, progress), seconds
+
+
+def _run_cocotb(text, toplevel, build_dir, run, sim):
+    run_cocotb(text, toplevel, "hwgen.sim.cocotb_bench", build_dir, sim=sim, config=run,
+               waves_file=run.get("waves"))
+    summary = Path(run["summary"])
+    if not summary.exists():
+        raise SimError(f"the {sim} simulation left no results; see {build_dir / 'sim.log'}")
+    # The build time is not measured here: cocotb's runner builds and runs in one call.
+    return json.loads(summary.read_text()), None
+
+
+def _decode(handshakes, index, stream, n, t):
+    """Spikes ``[n, t, addr_count]`` and tick cycles of recorded stream ``index``."""
+    rows = handshakes[handshakes[:, 0] == index]
+    cycles, payload = rows[:, 1].astype(np.int64), rows[:, 2]
+    fields = layout_fields(event_layout(stream.addr_count, stream.max_value))
+
+    def field(name):
+        f = fields[name]
+        mask = np.uint64((1 << f["width"]) - 1)
+        return ((payload >> np.uint64(f["offset"])) & mask).astype(np.int64)
+
+    tick, addr, value = field("tick"), field("addr"), field("value")
+    step = np.cumsum(tick) - tick           # the timestep each handshake belongs to
+    # Out-of-range addresses and events after the last tick were protocol errors, or
+    # junk the design dropped (the top input).
+    keep = (tick == 0) & (step < n * t) & (addr < stream.addr_count)
+    spikes = np.zeros((n * t, stream.addr_count), np.int64)
+    np.add.at(spikes, (step[keep], addr[keep]), value[keep])
+    return spikes.reshape(n, t, stream.addr_count), cycles[tick == 1]

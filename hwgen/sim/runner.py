@@ -15,7 +15,8 @@ from pathlib import Path
 from ..errors import HwgenError
 from ..tools import ToolError, verilator_env
 
-__all__ = ["CONFIG_ENV", "SIMULATORS", "SimError", "prepare_env", "run_cocotb"]
+__all__ = ["CONFIG_ENV", "SIMULATORS", "SimError", "prepare_env", "run_cocotb",
+           "write_if_changed"]
 
 SIMULATORS = ("verilator", "icarus")
 
@@ -48,7 +49,7 @@ def prepare_env(sim):
                         "(apt-get install iverilog) or use --sim verilator")
 
 
-def _write_if_changed(path, text):
+def write_if_changed(path, text):
     # Verilator's make rebuilds from mtimes: an untouched file costs no compilation.
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
@@ -69,7 +70,7 @@ def _first_failure(xml_file):
 
 
 def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator",
-               config=None, config_env=CONFIG_ENV, testcase=None, waves=False):
+               config=None, config_env=CONFIG_ENV, testcase=None, waves_file=None):
     """Simulate ``verilog_text`` (top module ``toplevel``) under the cocotb ``test_module``.
 
     Parameters
@@ -91,8 +92,10 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
     config_env : str
     testcase : str or list of str, optional
         Run only these tests of the module.
-    waves : bool
-        Dump waveforms into the build folder.
+    waves_file : path, optional
+        Record a waveform (FST) of the run there. The simulator is built for it in a
+        folder of its own (``<sim>-waves/``), so that runs with and without waveforms do
+        not rebuild each other.
 
     Returns
     -------
@@ -113,7 +116,7 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     vfile = build_dir / f"{toplevel}.v"
-    _write_if_changed(vfile, verilog_text)
+    write_if_changed(vfile, verilog_text)
     env = {}
     if config is not None:
         cfg_file = build_dir / "config.json"
@@ -126,9 +129,20 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
     runner = get_runner(sim)
     build_args = (["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O2"]
                   if sim == "verilator" else [])
+    waves = waves_file is not None
+    sim_dir = build_dir / (f"{sim}-waves" if waves else sim)
+    test_args, plusargs = [], []
+    if waves:
+        waves_file = Path(waves_file).resolve()
+        waves_file.parent.mkdir(parents=True, exist_ok=True)
+        if sim == "verilator":
+            build_args.append("--trace-fst")
+            test_args = ["--trace-file", str(waves_file)]
+        else:
+            plusargs = [f"+dumpfile_path={waves_file}"]
     # cocotb's runner raises a bare RuntimeError when a command fails; the log says why.
     try:
-        runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=build_dir / sim,
+        runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=sim_dir,
                      always=(sim == "icarus"),   # Icarus builds are cheap; mtimes can tie
                      build_args=build_args, timescale=TIMESCALE, log_file=log,
                      waves=waves)
@@ -139,9 +153,9 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
     # verdict, read below, and the log has the details.
     try:
         runner.test(test_module=test_module, hdl_toplevel=toplevel,
-                    build_dir=build_dir / sim, test_dir=build_dir, extra_env=env,
+                    build_dir=sim_dir, test_dir=build_dir, extra_env=env,
                     testcase=testcase, results_xml=str(xml), timescale=TIMESCALE,
-                    log_file=log, waves=waves)
+                    log_file=log, waves=waves, test_args=test_args, plusargs=plusargs)
     except (RuntimeError, SystemExit):
         pass
     if not xml.exists():

@@ -5,7 +5,9 @@ benches) runs the same rules and they can be unit-tested without a simulator:
 
 - while ``valid & ~ready``, the next cycle still has ``valid`` and the same payload;
 - exactly ``ticks`` ticks cross the stream (one per timestep of every inference);
-- no event crosses after the last tick.
+- no event crosses after the last tick;
+- every address is below the stream's address count (where the stream promises it:
+  only the top input may carry addresses its destination drops).
 
 The first broken rule is kept in :attr:`StreamChecker.error` (with the cycle), later
 samples are ignored: the first error is the useful one.
@@ -27,12 +29,15 @@ class StreamChecker:
         The stream's event layout (:func:`hwgen.aer.event_layout`).
     ticks : int
         Ticks the stream must carry in all: inferences x timesteps.
+    addr_count : int, optional
+        Addresses the stream carries; ``None`` checks no address.
     """
 
-    def __init__(self, name, layout, ticks):
+    def __init__(self, name, layout, ticks, addr_count=None):
         self.name = name
         self.layout = layout
         self.expected_ticks = ticks
+        self.addr_count = addr_count
         self.ticks = 0
         self.error = None
         self._stalled = None        # the payload offered and not taken last cycle
@@ -66,6 +71,9 @@ class StreamChecker:
             self.fail(cycle, f"an event after the last tick ({event})")
         elif event.tick:
             self.ticks += 1
+        elif self.addr_count is not None and event.addr >= self.addr_count:
+            self.fail(cycle, f"address {event.addr} out of range (the stream carries "
+                       f"{self.addr_count} addresses)")
         return event
 
     def finish(self, cycle):

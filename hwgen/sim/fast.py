@@ -1,0 +1,125 @@
+"""The fast co-simulation engine: a Verilator C++ testbench with no Python per cycle.
+
+:func:`build_harness` compiles the generated Verilog with ``fast_harness.cpp`` into one
+executable, once per design (a stamp of everything that goes into it decides whether a
+rebuild is needed); :func:`run_harness` runs it on a configuration and reads back the
+handshakes it recorded. :mod:`hwgen.sim.cosim` turns those into spikes, as it does for
+the cocotb engine (``cocotb_bench.py``), which stays the reference.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..tools import verilator_env, verilator_version
+from .runner import SimError, write_if_changed
+
+__all__ = ["HARNESS", "build_harness", "run_harness"]
+
+HARNESS = Path(__file__).with_name("fast_harness.cpp")
+
+# Only the stream signals the harness reads are made public: every other signal stays
+# free for Verilator to optimize away (--public-flat-rw on everything costs speed).
+PUBLIC_STREAMS = """`verilator_config
+public_flat_rw -module "*" -var "*__valid"
+public_flat_rw -module "*" -var "*__ready"
+public_flat_rw -module "*" -var "*__payload"
+"""
+
+VERILATOR_ARGS = ["--cc", "--exe", "--build", "--prefix", "Vtop", "-O3",
+                  "-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC",
+                  "-CFLAGS", "-std=c++17"]
+
+
+def _stamp(verilog_text, args):
+    h = hashlib.sha256()
+    for part in (verilog_text, HARNESS.read_text(), PUBLIC_STREAMS, " ".join(args),
+                 str(verilator_version())):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def build_harness(verilog_text, toplevel, build_dir, *, waves=False):
+    """The executable of the fast bench for this design, built in ``build_dir`` unless
+    the one there was built from the same Verilog, harness and flags.
+
+    Returns ``(path, seconds spent building)`` (0 when reused). Raises :class:`SimError`
+    naming the build log when Verilator or the C++ compiler fails.
+    """
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    vfile = build_dir / f"{toplevel}.v"
+    write_if_changed(vfile, verilog_text)
+    vlt = build_dir / "public_streams.vlt"
+    write_if_changed(vlt, PUBLIC_STREAMS)
+    binary = build_dir / "obj" / "Vtop"
+    args = [*VERILATOR_ARGS, "--top-module", toplevel, "-j", str(os.cpu_count() or 1)]
+    if waves:
+        args += ["--trace-fst", "-CFLAGS", "-DHWGEN_TRACE"]
+    stamp_file = build_dir / "stamp"
+    stamp = _stamp(verilog_text, args)
+    if binary.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
+        return binary, 0.0
+    stamp_file.unlink(missing_ok=True)
+    env = verilator_env()
+    # Verilator's make uses OBJCACHE: with ccache its runtime library is compiled once.
+    if "OBJCACHE" not in env and shutil.which("ccache"):
+        env["OBJCACHE"] = "ccache"
+    root = Path(env["VERILATOR_ROOT"])
+    log = build_dir / "build.log"
+    cmd = [str(root / "bin" / "verilator"), *args, "--Mdir", str(binary.parent),
+           str(vlt), str(vfile), str(HARNESS)]
+    start = time.monotonic()
+    with open(log, "w") as f:
+        f.write(" ".join(cmd) + "\n")
+        f.flush()
+        result = subprocess.run(cmd, cwd=build_dir, env=env, stdout=f,
+                                stderr=subprocess.STDOUT)
+    if result.returncode != 0 or not binary.exists():
+        raise SimError(f"the verilator build of '{toplevel}' failed; see {log}")
+    stamp_file.write_text(stamp)
+    return binary, time.monotonic() - start
+
+
+def run_harness(binary, config_lines, run_dir, toplevel, progress=None):
+    """Run the bench on a configuration (``fast_harness.cpp`` documents the items).
+
+    ``progress(n)`` is called after each inference that left the top output. Returns the
+    summary dict (``cycles``, ``seconds``, ``finished``, ``idle``, ``errors``); the
+    handshakes are in the ``events`` file the configuration names.
+    """
+    run_dir = Path(run_dir)
+    cfg_file = run_dir / "fast_config.txt"
+    summary_file = run_dir / "summary.json"
+    summary_file.unlink(missing_ok=True)
+    cfg_file.write_text("".join(f"{line}\n" for line in
+                                [*config_lines, f"summary {summary_file}"]))
+    log = run_dir / "sim.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([str(binary), str(cfg_file)], stdout=subprocess.PIPE,
+                                stderr=err, text=True, cwd=run_dir)
+        try:
+            for line in proc.stdout:
+                if line.startswith("progress ") and progress is not None:
+                    progress(int(line.split()[1]))
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+    if code != 0 or not summary_file.exists():
+        first = log.read_text().strip().splitlines()
+        why = f": {first[0]}" if first else f" (exit code {code})"
+        raise SimError(f"the verilator simulation of '{toplevel}' stopped early{why}; "
+                       f"see {log}")
+    return json.loads(summary_file.read_text())
+
+
+def read_handshakes(path):
+    """The recorded handshakes: ``uint64 [K, 3]`` of (stream index, cycle, payload)."""
+    return np.fromfile(path, dtype=np.uint64).reshape(-1, 3)
