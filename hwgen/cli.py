@@ -37,6 +37,13 @@ def _add_generator_options(p):
 def _add_sim_options(p, default_sim, simulators=("golden", "verilator", "icarus")):
     p.add_argument("--sim", choices=simulators, default=default_sim,
                    help=f"simulator (default {default_sim})")
+    p.add_argument("--engine", choices=("fast", "cocotb"), default=None,
+                   help="RTL bench: 'fast' (a compiled C++ bench, Verilator only) or "
+                   "'cocotb' (the Python reference bench); default fast for verilator, "
+                   "cocotb for icarus")
+    p.add_argument("--waves", type=Path, default=None, metavar="FILE.fst",
+                   help="record a waveform of the RTL simulation (FST, for GTKWave or "
+                   "Surfer)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of event order and stalls (and of check's random inputs; "
                    "default 0)")
@@ -55,26 +62,61 @@ def cmd_generate(args):
     print(f"wrote {vfile}\nwrote {manifest}")
 
 
+def _check_engine(args):
+    """The bench to run: usage errors (exit 2) for choices that cannot work."""
+    from .sim.cosim import default_engine
+    if args.sim == "golden":
+        for option in ("engine", "waves"):
+            if getattr(args, option) is not None:
+                args.parser.error(f"--{option} needs an RTL simulator (--sim verilator or "
+                                  "icarus)")
+        return None
+    engine = args.engine or default_engine(args.sim)
+    if engine == "fast" and args.sim != "verilator":
+        args.parser.error("--engine fast runs on Verilator only; use --engine cocotb "
+                          f"with --sim {args.sim}")
+    return engine
+
+
 def _simulate(model, x, args):
     """``(spikes of every layer, output port spikes)``, batched ``[N, T, size]``."""
     import golden
     if args.sim == "golden":
         spikes = golden.run(model, x)
         return spikes, spikes[model.output]
-    from .sim.cosim import run_rtl
+    from .progress import ProgressBar
+    from .sim.cosim import SimError, run_rtl
     build_dir = args.build_dir or Path("sim_build") / model.name
-    _progress(f"building and running the {args.sim} simulation of {x.shape[0]} "
-              f"inference(s) x {x.shape[1]} timesteps in {build_dir}/")
+    engine = args.engine
+    _progress(f"building and running the {args.sim} simulation ({engine} bench) of "
+              f"{x.shape[0]} inference(s) x {x.shape[1]} timesteps in {build_dir}/")
     start = time.monotonic()
-    spikes, info = run_rtl(model, x, sim=args.sim, options=_options(args), build_dir=build_dir,
-                           seed=args.seed, stall_in=args.stall, stall_out=args.stall)
-    _progress(f"{args.sim}: {info['cycles']} cycles, {time.monotonic() - start:.1f} s")
+    bar = ProgressBar(f"{args.sim}", x.shape[0], "inferences") if engine == "fast" else None
+    try:
+        spikes, info = run_rtl(model, x, sim=args.sim, engine=engine, options=_options(args),
+                               build_dir=build_dir, seed=args.seed, stall_in=args.stall,
+                               stall_out=args.stall, waves=args.waves,
+                               progress=bar.update if bar else None)
+    except SimError as exc:
+        if args.waves is None:
+            hint = "to record a waveform, run again with --waves FILE.fst"
+            raise SimError(f"{exc} ({hint})") from None
+        raise
+    finally:
+        if bar:
+            bar.close()
+    built = "" if not info["build_seconds"] else f", built in {info['build_seconds']:.1f} s"
+    _progress(f"{args.sim}: {info['cycles']} cycles in {info['seconds']:.2f} s of simulation "
+              f"({time.monotonic() - start:.1f} s in all{built})")
+    if args.waves is not None:
+        _progress(f"wrote the waveform {args.waves} (open it in GTKWave or Surfer)")
     return spikes, info["out_spikes"]
 
 
 def cmd_simulate(args):
     from .inputs import load_inputs
     from .model import load_model
+    args.engine = _check_engine(args)
     model = load_model(args.model)
     x = load_inputs(args.inputs, model)
     batched = x.ndim == 3
@@ -93,25 +135,38 @@ def cmd_check(args):
     import golden
 
     from .compare import describe_mismatch, first_mismatch
-    from .inputs import load_inputs, random_inputs
+    from .inputs import load_inputs, load_labels, load_test_split, random_inputs
     from .model import load_model
+    args.engine = _check_engine(args)
+    if args.labels is not None and args.inputs is None:
+        args.parser.error("--labels needs --inputs (or use --samples all)")
     model = load_model(args.model)
+    labels = None
     if args.inputs:
         x = load_inputs(args.inputs, model)
         x = x if x.ndim == 3 else x[None]
+        if args.labels is not None:
+            labels = load_labels(args.labels, x.shape[0])
+    elif args.samples == "all":
+        x, labels = load_test_split(model)
     else:
         x = random_inputs(model, args.samples, seed=args.seed)
     _progress(f"golden model: {x.shape[0]} inference(s)")
     expected = golden.run(model, x)
     actual, out_port = _simulate(model, x, args)
+    if labels is not None:
+        print(f"accuracy on {len(labels)} labelled inference(s): golden "
+              f"{_accuracy(expected[model.output], labels):.2%}, {args.sim} "
+              f"{_accuracy(actual[model.output], labels):.2%}")
+    hint = "" if args.waves else " (to see why, run again with --waves FILE.fst)"
     mismatch = first_mismatch(model, expected, actual)
     if mismatch is not None:
-        print(f"FAIL: {describe_mismatch(mismatch, 'golden', args.sim)}")
+        print(f"FAIL: {describe_mismatch(mismatch, 'golden', args.sim)}{hint}")
         return 1
     if not np.array_equal(out_port, expected[model.output]):
         n, t, i = np.argwhere(out_port != expected[model.output])[0]
         print(f"FAIL: the top output port differs from layer '{model.output}': sample {n}, "
-              f"timestep {t}, neuron {i}")
+              f"timestep {t}, neuron {i}{hint}")
         return 1
     counts = ", ".join(f"{name} {int(s.sum())}" for name, s in expected.items())
     print(f"PASS: {args.sim} is bit-exact against golden for every layer and the output "
@@ -207,19 +262,22 @@ def _parser():
     s.add_argument("-o", "--output", type=Path, required=True, metavar="Y.npz")
     _add_sim_options(s, "golden")
     _add_generator_options(s)
-    s.set_defaults(func=cmd_simulate)
+    s.set_defaults(func=cmd_simulate, parser=s)
 
     c = sub.add_parser("check", help="co-simulate the RTL against the golden model")
     c.add_argument("model", type=Path, metavar="MODEL.yaml")
     what = c.add_mutually_exclusive_group()
-    what.add_argument("--samples", type=_count, default=8,
-                      help="random inferences to check (default 8)")
+    what.add_argument("--samples", type=_count_or_all, default=8, metavar="{N,all}",
+                      help="random inferences to check (default 8), or 'all': the "
+                      "model's test split (test_split.npz next to the model file)")
     what.add_argument("--inputs", type=Path, metavar="X.npy",
                       help="check these inputs instead of random ones")
+    c.add_argument("--labels", type=Path, metavar="Y.npy",
+                   help="with --inputs: the class of each inference; reports accuracy")
     # Golden against golden proves nothing: check compares an RTL simulator with it.
     _add_sim_options(c, "verilator", simulators=("verilator", "icarus"))
     _add_generator_options(c)
-    c.set_defaults(func=cmd_check)
+    c.set_defaults(func=cmd_check, parser=c)
 
     b = sub.add_parser("build", help="bitstream and OUT/report.json for a board")
     b.add_argument("model", type=Path, metavar="MODEL.yaml")
@@ -260,6 +318,20 @@ def _at_least(lowest):
 
 _count = _at_least(1)
 _non_negative = _at_least(0)
+
+
+def _count_or_all(text):
+    if text == "all":
+        return text
+    try:
+        return _count(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a count >= 1 or 'all', got {text!r}") from None
+
+
+def _accuracy(spikes, labels):
+    """DESIGN.md section 4: argmax of the summed output spikes, lowest index on ties."""
+    return float(np.mean(np.argmax(spikes.sum(axis=1), axis=1) == labels))
 
 
 def _probability(text):

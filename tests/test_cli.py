@@ -106,12 +106,41 @@ def test_version():
     assert r.returncode == 0 and r.stdout.strip() == f"hwgen {__version__}"
 
 
-def test_failed_simulator_build_is_one_line_naming_the_log(tmp_path):
+@pytest.mark.parametrize("engine,log", [("fast", "fast/build.log"), ("cocotb", "sim.log")])
+def test_failed_simulator_build_is_one_line_naming_the_log(tmp_path, engine, log):
     """A C++ compiler that fails (here: every compile goes through `false`) ends in one
-    line that names sim.log, not in cocotb's RuntimeError traceback."""
+    line that names the build log, not in a traceback, with either bench."""
     import os
     build = tmp_path / "build"
     r = subprocess.run([sys.executable, "-m", "hwgen.cli", "check", str(EXAMPLE), "--samples",
-                        "1", "--build-dir", str(build)], capture_output=True, text=True,
-                       env={**os.environ, "OBJCACHE": "false"})
-    assert_user_error(r, "verilator build", str(build / "sim.log"))
+                        "1", "--build-dir", str(build), "--engine", engine],
+                       capture_output=True, text=True, env={**os.environ, "OBJCACHE": "false"})
+    assert_user_error(r, "verilator build", str(build / log), "--waves FILE.fst")
+    assert not (build / "fast" / "stamp").exists()   # the next run builds again
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["check", "--sim", "icarus", "--engine", "fast"], "--engine fast runs on Verilator only"),
+    (["simulate", "--sim", "golden", "--waves", "w.fst", "--inputs", "x.npy", "-o", "y.npz"],
+     "--waves needs an RTL simulator"),
+    (["check", "--labels", "y.npy"], "--labels needs --inputs"),
+    (["check", "--samples", "some"], "must be a count >= 1 or 'all'"),
+])
+def test_engine_and_labels_usage_errors(args, phrase):
+    r = hwgen(args[0], EXAMPLE, *args[1:])
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert phrase in r.stderr
+
+
+def test_samples_all_without_a_test_split_names_the_file():
+    assert_user_error(hwgen("check", EXAMPLE, "--samples", "all"),
+                      str(EXAMPLE.parent / "test_split.npz"), "--inputs X.npy --labels Y.npy")
+
+
+@pytest.mark.parametrize("labels,phrase", [(np.zeros(3, np.int64), "shape [2]"),
+                                           (np.array([0.5, 1.0]), "non-negative integers")])
+def test_bad_labels_are_refused(tmp_path, labels, phrase):
+    x, y = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(x, np.zeros((2, 8, 64), np.int64))
+    np.save(y, labels)
+    assert_user_error(hwgen("check", EXAMPLE, "--inputs", x, "--labels", y), str(y), phrase)

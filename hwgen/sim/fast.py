@@ -91,7 +91,8 @@ def build_harness(verilog_text, toplevel, build_dir, *, waves=False):
 def run_harness(binary, config_lines, run_dir, toplevel, progress=None):
     """Run the bench on a configuration (``fast_harness.cpp`` documents the items).
 
-    ``progress(n)`` is called after each inference that left the top output. Returns the
+    ``progress(n)`` is called with 0 at the start, then after each inference that left
+    the top output. Returns the
     summary dict (``cycles``, ``seconds``, ``finished``, ``idle``, ``errors``); the
     handshakes are in the ``events`` file the configuration names.
     """
@@ -102,6 +103,8 @@ def run_harness(binary, config_lines, run_dir, toplevel, progress=None):
     cfg_file.write_text("".join(f"{line}\n" for line in
                                 [*config_lines, f"summary {summary_file}"]))
     log = run_dir / "sim.log"
+    if progress is not None:
+        progress(0)
     with open(log, "w") as err:
         proc = subprocess.Popen([str(binary), str(cfg_file)], stdout=subprocess.PIPE,
                                 stderr=err, text=True, cwd=run_dir)
