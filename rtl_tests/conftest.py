@@ -39,7 +39,8 @@ def build_dir_for(request):
 
 
 def assert_bit_exact(model, x, sim, build_dir, options=None, seed=SEED, **kw):
-    """Run golden and RTL on ``x`` ([N, T, size]); fail naming the first difference."""
+    """Run golden and RTL on ``x`` ([N, T, size]); fail naming the first difference.
+    ``kw`` goes to :func:`run_rtl` (``engine``, stalls, ``junk``)."""
     expected = golden.run(model, x)
     actual, info = run_rtl(model, x, sim=sim, options=options, build_dir=build_dir,
                            seed=seed, **kw)

@@ -64,3 +64,21 @@ def models(draw, max_layers=3, max_size=10, max_input=12):
             "input": {"size": input_size, "max_value": draw(st.sampled_from([1, 1, 3, 7]))},
             "layers": layers, "output": draw(st.sampled_from(list(sizes)[1:]))}
     return model_from_dict(data)
+
+
+def dense_mlp(sizes, timesteps=4, seed=0, name="mlp"):
+    """A dense network of the sizes users have (e.g. 784-128-10): 8-bit random weights,
+    LIF neurons with binary spikes, thresholds that give a moderate spike rate."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    layers = []
+    for k, (fan_in, size) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append({
+            "name": f"l{k}", "type": "dense", "size": size, "weight_bits": 8,
+            "weights": rng.integers(-128, 128, (size, fan_in)).tolist(),
+            "neuron": {"model": "lif", "leak": {"shift": 3}, "threshold": 800,
+                       "reset": "soft", "v_bits": 16, "max_spikes": 1}})
+    return model_from_dict({"format": "hwgen-model/1", "name": name,
+                            "timesteps": timesteps,
+                            "input": {"size": sizes[0], "max_value": 1},
+                            "layers": layers, "output": layers[-1]["name"]})

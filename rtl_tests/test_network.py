@@ -126,7 +126,11 @@ class _BlinkingFIFO(wiring.Component):
         return m
 
 
-def test_protocol_checker_fails_loudly_on_an_internal_stream(build_dir, monkeypatch):
+ENGINES = ["fast", "cocotb"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_protocol_checker_fails_loudly_on_an_internal_stream(engine, build_dir, monkeypatch):
     """Spikes stay bit-exact with the blinking FIFO, yet the co-simulation fails, naming
     the stream and the cycle: every stream of the design is checked, not only the spikes."""
     monkeypatch.setattr(network, "EventFIFO", _BlinkingFIFO)
@@ -134,13 +138,65 @@ def test_protocol_checker_fails_loudly_on_an_internal_stream(build_dir, monkeypa
     x = random_inputs(model, samples=1, seed=SEED)
     with pytest.raises(SimError, match=r"protocol error: stream 'hidden_fifo\.o_events', "
                                        r"cycle \d+: valid fell before the event was taken"):
-        run_rtl(model, x, build_dir=build_dir, stall_out=0.5)
+        run_rtl(model, x, engine=engine, build_dir=build_dir, stall_out=0.5)
 
 
-def test_a_hung_design_is_one_error_naming_the_log(build_dir):
+class _MisaddressingFIFO(wiring.Component):
+    """An EventFIFO that flips bit 3 of every event's address on the way out: the layer
+    of 10 neurons (a 4-bit field) then sends addresses 10 .. 15, which do not exist."""
+
+    def __init__(self, layout, depth):
+        self._fifo = EventFIFO(layout, depth)
+        super().__init__({"i_events": In(stream.Signature(layout)),
+                          "o_events": Out(stream.Signature(layout))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.fifo = fifo = self._fifo
+        wiring.connect(m, wiring.flipped(self.i_events), fifo.i_events)
+        wiring.connect(m, wiring.flipped(self.o_events), fifo.o_events)
+        m.d.comb += self.o_events.payload.addr.eq(fifo.o_events.payload.addr ^ 0b1000)
+        return m
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_address_out_of_range_is_a_protocol_error(engine, build_dir, monkeypatch):
+    monkeypatch.setattr(network, "EventFIFO", _MisaddressingFIFO)
+    model = load_model(EXAMPLE)
+    x = random_inputs(model, samples=2, seed=SEED)
+    with pytest.raises(SimError, match=r"protocol error: stream 'out_fifo\.o_events', "
+                                       r"cycle \d+: address 1[0-5] out of range \(the "
+                                       r"stream carries 10 addresses\)"):
+        run_rtl(model, x, engine=engine, build_dir=build_dir)
+
+
+class _StuckFIFO(EventFIFO):
+    """An EventFIFO that never offers what it holds: the design fills up and stops."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.o_events.valid.eq(0)
+        return m
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_design_that_stops_moving_ends_early(engine, build_dir, monkeypatch):
+    """No event crosses any stream for a whole timestep's worth of work (10x over): the
+    run ends there instead of at the much larger total bound."""
+    monkeypatch.setattr(network, "EventFIFO", _StuckFIFO)
+    model = load_model(EXAMPLE)
+    x = random_inputs(model, samples=4, seed=SEED)
+    with pytest.raises(SimError, match=r"no event crossed any stream for \d+ cycles "
+                                       r"\(stalled or lost a tick\): stream '.*', cycle "
+                                       r"\d+: \d+ ticks crossed, 32 expected"):
+        run_rtl(model, x, engine=engine, build_dir=build_dir)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_hung_design_is_one_error_naming_the_log(engine, build_dir):
     model = load_model(EXAMPLE)
     x = random_inputs(model, samples=1, seed=SEED)
     with pytest.raises(SimError, match=r"did not finish within 50 cycles \(stalled or lost "
                                        r"a tick\): stream '.*', cycle \d+: 0 ticks crossed"
                                        r".*sim\.log"):
-        run_rtl(model, x, build_dir=build_dir, max_cycles=50)
+        run_rtl(model, x, engine=engine, build_dir=build_dir, max_cycles=50)

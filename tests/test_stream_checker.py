@@ -9,9 +9,9 @@ EV2 = pack(LAYOUT, 1, 1)
 TICK = pack(LAYOUT, tick=1)
 
 
-def run(trace, ticks=1):
+def run(trace, ticks=1, addr_count=None):
     """``trace``: (valid, ready, payload) per cycle. Returns (taken events, error)."""
-    checker = StreamChecker("s", LAYOUT, ticks)
+    checker = StreamChecker("s", LAYOUT, ticks, addr_count)
     taken = [checker.sample(cycle, *sample) for cycle, sample in enumerate(trace)]
     return [e for e in taken if e is not None], checker.finish(len(trace))
 
@@ -46,3 +46,11 @@ def test_a_missing_or_extra_tick_is_an_error():
 def test_the_first_error_is_kept():
     _, error = run([(1, 0, EV), (0, 0, 0), (1, 0, EV), (1, 1, EV2)], ticks=1)
     assert "cycle 1: valid fell" in error
+
+
+def test_an_address_beyond_the_stream_is_an_error_where_it_promises_range():
+    trace = [(1, 1, EV), (1, 1, TICK)]          # address 5
+    assert run(trace, addr_count=6)[1] is None
+    assert run(trace, addr_count=5)[1] == ("stream 's', cycle 0: address 5 out of range "
+                                           "(the stream carries 5 addresses)")
+    assert run(trace)[1] is None                # the top input: its consumers drop it

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..tools import verilator_env, verilator_version
-from .runner import SimError, write_if_changed
+from .runner import SimError, build_failure, write_if_changed
 
 __all__ = ["HARNESS", "build_harness", "run_harness"]
 
@@ -83,7 +83,7 @@ def build_harness(verilog_text, toplevel, build_dir, *, waves=False):
         result = subprocess.run(cmd, cwd=build_dir, env=env, stdout=f,
                                 stderr=subprocess.STDOUT)
     if result.returncode != 0 or not binary.exists():
-        raise SimError(f"the verilator build of '{toplevel}' failed; see {log}")
+        raise build_failure("verilator", toplevel, log)
     stamp_file.write_text(stamp)
     return binary, time.monotonic() - start
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from ..errors import HwgenError
 from ..tools import ToolError, verilator_env
 
-__all__ = ["CONFIG_ENV", "SIMULATORS", "SimError", "prepare_env", "run_cocotb",
-           "write_if_changed"]
+__all__ = ["CONFIG_ENV", "SIMULATORS", "SimError", "build_failure", "prepare_env",
+           "run_cocotb", "write_if_changed"]
 
 SIMULATORS = ("verilator", "icarus")
 
@@ -47,6 +47,19 @@ def prepare_env(sim):
     elif shutil.which("iverilog") is None:
         raise ToolError("'iverilog' (Icarus Verilog) was not found on PATH; install it "
                         "(apt-get install iverilog) or use --sim verilator")
+
+
+def build_failure(sim, toplevel, log):
+    """The :class:`SimError` of a failed build, with the cause where it is a known one."""
+    try:
+        text = Path(log).read_text(errors="replace")
+    except OSError:
+        text = ""
+    hint = ""
+    if "lz4.h" in text:
+        hint = (" (Verilator's FST waveforms need the lz4 headers: apt-get install "
+                "liblz4-dev)")
+    return SimError(f"the {sim} build of '{toplevel}' failed{hint}; see {log}")
 
 
 def write_if_changed(path, text):
@@ -147,7 +160,7 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
                      build_args=build_args, timescale=TIMESCALE, log_file=log,
                      waves=waves)
     except RuntimeError:
-        raise SimError(f"the {sim} build of '{toplevel}' failed; see {log}") from None
+        raise build_failure(sim, toplevel, log) from None
     # A failed test ends in SystemExit under pytest (cocotb's runner calls sys.exit()),
     # a simulator that exits non-zero in RuntimeError: either way the results file is the
     # verdict, read below, and the log has the details.
