@@ -8,8 +8,9 @@ Workloads (all seeded, so every run measures the same thing):
    P = 1, 2, 4, 8 lanes: synaptic operations per cycle during integration (the
    accumulate phase) and over whole timesteps, against P and against the block-RAM
    bandwidth bound of the UP5K and the ECP5-85F.
-3. Simulation throughput: timesteps per second of the bundled example model in golden,
-   Verilator and Icarus (simulation loop only; builds excluded).
+3. Co-simulation speed: cycles per second of the fast engine (compiled C++ bench) and
+   the cocotb engine on the same designs in the same run (the synthetic example, the
+   digits model, a 784-128-10 model), builds timed apart.
 4. Resources and Fmax: the bundled example's self-test top on iCEBreaker (UP5K) and
    ULX3S (ECP5-85F), from yosys and nextpnr.
 
@@ -35,6 +36,7 @@ from hwgen.sim.cosim import run_rtl
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "synthetic" / "synthetic.yaml"
+DIGITS = ROOT / "examples" / "digits" / "digits_d4.yaml"
 BUILD = ROOT / "sim_build" / "bench"
 
 # Block RAM of each device: count and the widest read port of one block (bits). A core
@@ -124,28 +126,80 @@ def bench_synops():
             "no stalls", "runs": runs, "bram_bound": bounds}
 
 
-def bench_sim_speed(samples=4):
-    model = load_model(EXAMPLE)
-    x = random_inputs(model, samples=samples, seed=13)
-    steps = samples * model.timesteps
-    out = {}
-    start = time.perf_counter()
-    repeats = 20
-    for _ in range(repeats):
-        golden.run(model, x)
-    out["golden"] = steps * repeats / (time.perf_counter() - start)
+def _mlp_784_128_10():
+    """The most common SNN benchmark shape: 784 -> 128 -> 10, 8-bit random weights, binary
+    spikes, 4 timesteps (random, so every run measures the same design)."""
+    rng = np.random.default_rng(784)
+    layers = [{"name": name, "type": "dense", "size": size, "weight_bits": 8,
+               "weights": rng.integers(-128, 128, (size, fan_in)).tolist(),
+               "neuron": {"model": "lif", "leak": {"shift": 3}, "threshold": 800,
+                          "reset": "soft", "v_bits": 16, "max_spikes": 1}}
+              for name, fan_in, size in (("hidden", 784, 128), ("out", 128, 10))]
+    return model_from_dict({"format": "hwgen-model/1", "name": "mlp", "timesteps": 4,
+                            "input": {"size": 784, "max_value": 1}, "layers": layers,
+                            "output": "out"})
+
+
+def sim_workloads():
+    """(name, model, inputs, lanes, inferences the cocotb engine runs) of each design."""
+    synthetic = load_model(EXAMPLE)
+    digits = load_model(DIGITS)
+    split = np.load(DIGITS.parent / "test_split.npz")
+    images = split["inputs"].astype(np.int64)
+    mlp = _mlp_784_128_10()
+    return [
+        ("synthetic example (64-32-10)", synthetic,
+         random_inputs(synthetic, samples=200, seed=13), 1, 8),
+        ("digits D=4 (64-32-10, whole test split)", digits,
+         np.repeat(images[:, None, :], digits.timesteps, axis=1), 4, 16),
+        ("784-128-10 (random, density 0.2)", mlp,
+         random_inputs(mlp, samples=100, seed=14, density=0.2), 4, 2),
+    ]
+
+
+def bench_sim_speed():
+    """Cycles per second of both engines on the same designs, build and run apart.
+
+    The fast engine runs every inference; the cocotb engine the first few (its rate does
+    not depend on how many). Builds are timed without ccache, as on a fresh machine.
+    """
+    import os
     import shutil
-    for sim in ("verilator", "icarus"):
-        if sim == "icarus" and shutil.which("iverilog") is None:
-            log("icarus: not installed, skipped")
-            continue
-        _, info = run_rtl(model, x, sim=sim, build_dir=BUILD / f"speed_{sim}",
-                          stall_in=0.0, stall_out=0.0)
-        out[sim] = steps / info["seconds"]
-        log(f"{sim}: {out[sim]:.1f} timesteps/s ({info['cycles']} cycles)")
-    return {"workload": f"{EXAMPLE.relative_to(ROOT)}, {samples} inferences x "
-            f"{model.timesteps} timesteps, no stalls; RTL simulators driven by cocotb",
-            "timesteps_per_second": {k: round(v, 1) for k, v in out.items()}}
+    rows = []
+    for name, model, x, lanes, cocotb_samples in sim_workloads():
+        options = GenerateOptions(lanes=lanes)
+        start = time.perf_counter()
+        repeats = 5
+        for _ in range(repeats):
+            golden.run(model, x)
+        row = {"design": name, "lanes": lanes,
+               "golden_inferences_per_second": round(
+                   repeats * x.shape[0] / (time.perf_counter() - start), 1)}
+        runs = [("fast", "verilator", x), ("cocotb", "verilator", x[:cocotb_samples])]
+        if shutil.which("iverilog"):
+            runs.append(("cocotb", "icarus", x[:cocotb_samples]))
+        for engine, sim, inputs in runs:
+            build = BUILD / f"speed_{model.name}_{engine}_{sim}"
+            shutil.rmtree(build, ignore_errors=True)
+            os.environ["OBJCACHE"] = ""          # a cold build: no ccache
+            try:
+                _, info = run_rtl(model, inputs, sim=sim, engine=engine, options=options,
+                                  build_dir=build)
+            finally:
+                del os.environ["OBJCACHE"]
+            key = f"{engine}_{sim}"
+            row[key] = {"inferences": int(inputs.shape[0]), "cycles": info["cycles"],
+                        "run_seconds": round(info["seconds"], 3),
+                        "build_seconds": round(info["build_seconds"], 1),
+                        "cycles_per_second": round(info["cycles"] / info["seconds"])}
+            log(f"{name}, {engine} on {sim}: {row[key]['cycles_per_second']} cycles/s, "
+                f"built in {row[key]['build_seconds']} s")
+        row["fast_over_cocotb"] = round(row["fast_verilator"]["cycles_per_second"]
+                                        / row["cocotb_verilator"]["cycles_per_second"], 1)
+        rows.append(row)
+    return {"workload": "each design's inputs with the default random stalls (30% on both "
+            "top streams), every stream protocol-checked; builds without ccache",
+            "runs": rows}
 
 
 def bench_builds():
@@ -198,8 +252,30 @@ def markdown(res):
                     [[dev, b["read_bits_per_cycle"], b["bits_per_lane"],
                       b["max_synops_per_cycle"]] for dev, b in sy["bram_bound"].items()])
     sp = res["sim_speed"]
-    lines += ["", "## Simulation throughput", "", f"Workload: {sp['workload']}.", ""]
-    lines += _table(["simulator", "timesteps/s"], sp["timesteps_per_second"].items())
+    lines += ["", "## Co-simulation speed: the fast engine against cocotb", "",
+              (f"Workload: {sp['workload']}. Cycles per second of simulation (the run alone); "
+              "the build is timed apart (Verilog generation excluded). `fast` is the "
+              "compiled C++ bench (`--engine fast`, Verilator's default), `cocotb` the "
+              "Python reference bench."), ""]
+    engines = [k for k in ("fast_verilator", "cocotb_verilator", "cocotb_icarus")
+               if any(k in r for r in sp["runs"])]
+
+    def cell(r, key, field):
+        return r[key][field] if key in r else "-"
+
+    lines += _table(
+        ["design", "P", "golden inferences/s",
+         *[f"{k.replace('_', ' on ')}: cycles/s (build s)" for k in engines],
+         "fast / cocotb (Verilator)"],
+        [[r["design"], r["lanes"], r["golden_inferences_per_second"],
+          *[f"{cell(r, k, 'cycles_per_second'):,} ({cell(r, k, 'build_seconds')})"
+            if k in r else "-" for k in engines],
+          f"{r['fast_over_cocotb']}x"] for r in sp["runs"]])
+    lines += ["", "Cycles simulated per design (fast engine, every inference): "
+              + "; ".join(f"{r['design']}: {r['fast_verilator']['inferences']} inferences, "
+                          f"{r['fast_verilator']['cycles']:,} cycles in "
+                          f"{r['fast_verilator']['run_seconds']} s" for r in sp["runs"])
+              + "."]
     if res.get("builds"):
         b = res["builds"]
         lines += ["", "## Resources and Fmax", "", f"Workload: {b['workload']}.", ""]

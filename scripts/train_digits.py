@@ -524,10 +524,14 @@ def cmd_evaluate(args):
             start = time.perf_counter()
             rtl_acc, mismatch, info = rtl_accuracy(model, x, y, args.lanes, expected)
             row.update(rtl_acc=rtl_acc, rtl_bit_exact=mismatch is None,
-                       rtl_cycles=info["cycles"], rtl_seconds=round(time.perf_counter() - start),
+                       rtl_cycles=info["cycles"], rtl_engine=info["engine"],
+                       rtl_sim_seconds=round(info["seconds"], 2),
+                       rtl_seconds=round(time.perf_counter() - start, 1),
                        rtl_lanes=args.lanes)
             log(f"{path.name}: RTL {rtl_acc:.4f}, "
-                f"{'bit-exact' if mismatch is None else mismatch}, {info['cycles']} cycles")
+                f"{'bit-exact' if mismatch is None else mismatch}, {info['cycles']} cycles "
+                f"in {info['seconds']:.2f} s of simulation ({row['rtl_seconds']} s with "
+                "generation and build)")
         committed.append(row)
     summary["committed"] = committed
     (DOCS / "digits.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -562,12 +566,19 @@ def write_markdown(path, s):
         lines.append(f"| `{c['model']}` | {c['D']} | {r['float_acc']:.4f} | "
                      f"{c['golden_acc']:.4f} | {rtl} | {exact} | "
                      f"{r['synops']['total']:.0f} | {r['synops_binary']['total']:.0f} |")
+    timed = [c for c in s.get("committed", []) if "rtl_sim_seconds" in c]
     lines += [
         "",
         ("Float is the training network's own (fake-quantized) forward pass; golden is "
         "`golden.run` on the model `hwgen quantize` made of it; RTL is the generated "
-        "Verilog co-simulated with cocotb (4 lanes, 10% random stalls on both streams), "
-        "compared against golden for every layer's spikes. Synaptic operations: one per "
+        "Verilog co-simulated by the fast engine (a Verilator C++ bench; 4 lanes, 10% random "
+        "stalls on both streams), compared against golden for every layer's spikes."
+        + (f" The {len(timed)} models simulate the whole split in "
+           f"{sum(c['rtl_sim_seconds'] for c in timed):.1f} s "
+           f"({sum(c['rtl_cycles'] for c in timed)} cycles; "
+           f"{sum(c['rtl_seconds'] for c in timed):.0f} s with Verilog generation and "
+           "builds)." if timed else "")
+        + " Synaptic operations: one per "
         "event and target neuron (an event is a nonzero pixel or a nonzero graded spike); "
         "binary-equivalent counts an event of value s as s operations (what `--burst` "
         "sends)."),

@@ -163,13 +163,13 @@ def _run_fast(text, toplevel, build_dir, run, progress):
 
 
 def _run_cocotb(text, toplevel, build_dir, run, sim):
+    timings = {}
     run_cocotb(text, toplevel, "hwgen.sim.cocotb_bench", build_dir, sim=sim, config=run,
-               waves_file=run.get("waves"))
+               waves_file=run.get("waves"), timings=timings)
     summary = Path(run["summary"])
     if not summary.exists():
         raise SimError(f"the {sim} simulation left no results; see {build_dir / 'sim.log'}")
-    # The build time is not measured here: cocotb's runner builds and runs in one call.
-    return json.loads(summary.read_text()), None
+    return json.loads(summary.read_text()), timings["build_seconds"]
 
 
 def _decode(handshakes, index, stream, n, t):

@@ -9,6 +9,7 @@ every way a run can fail into one :class:`SimError` line that names the log.
 import json
 import os
 import shutil
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -83,7 +84,8 @@ def _first_failure(xml_file):
 
 
 def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator",
-               config=None, config_env=CONFIG_ENV, testcase=None, waves_file=None):
+               config=None, config_env=CONFIG_ENV, testcase=None, waves_file=None,
+               timings=None):
     """Simulate ``verilog_text`` (top module ``toplevel``) under the cocotb ``test_module``.
 
     Parameters
@@ -109,6 +111,8 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
         Record a waveform (FST) of the run there. The simulator is built for it in a
         folder of its own (``<sim>-waves/``), so that runs with and without waveforms do
         not rebuild each other.
+    timings : dict, optional
+        Receives ``build_seconds``, the time the build step took.
 
     Returns
     -------
@@ -154,6 +158,7 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
         else:
             plusargs = [f"+dumpfile_path={waves_file}"]
     # cocotb's runner raises a bare RuntimeError when a command fails; the log says why.
+    start = time.monotonic()
     try:
         runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=sim_dir,
                      always=(sim == "icarus"),   # Icarus builds are cheap; mtimes can tie
@@ -161,6 +166,8 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
                      waves=waves)
     except RuntimeError:
         raise build_failure(sim, toplevel, log) from None
+    if timings is not None:
+        timings["build_seconds"] = time.monotonic() - start
     # A failed test ends in SystemExit under pytest (cocotb's runner calls sys.exit()),
     # a simulator that exits non-zero in RuntimeError: either way the results file is the
     # verdict, read below, and the log has the details.
