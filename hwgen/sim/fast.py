@@ -23,6 +23,8 @@ from .runner import SimError, build_failure, write_if_changed
 __all__ = ["HARNESS", "build_harness", "run_harness"]
 
 HARNESS = Path(__file__).with_name("fast_harness.cpp")
+# The design's side of the bench (includes Vtop.h), and the interface between the two.
+TOP_SHIM = (Path(__file__).with_name("fast_top.cpp"), Path(__file__).with_name("fast_top.h"))
 
 # Only the stream signals the harness reads are made public: every other signal stays
 # free for Verilator to optimize away (--public-flat-rw on everything costs speed).
@@ -39,7 +41,8 @@ VERILATOR_ARGS = ["--cc", "--exe", "--build", "--prefix", "Vtop", "-O3",
 
 def _stamp(verilog_text, args):
     h = hashlib.sha256()
-    for part in (verilog_text, HARNESS.read_text(), PUBLIC_STREAMS, " ".join(args),
+    for part in (verilog_text, HARNESS.read_text(), *(f.read_text() for f in TOP_SHIM),
+                 PUBLIC_STREAMS, " ".join(args),
                  str(verilator_version())):
         h.update(part.encode())
         h.update(b"\0")
@@ -75,7 +78,7 @@ def build_harness(verilog_text, toplevel, build_dir, *, waves=False):
     root = Path(env["VERILATOR_ROOT"])
     log = build_dir / "build.log"
     cmd = [str(root / "bin" / "verilator"), *args, "--Mdir", str(binary.parent),
-           str(vlt), str(vfile), str(HARNESS)]
+           str(vlt), str(vfile), str(HARNESS), str(TOP_SHIM[0])]
     start = time.monotonic()
     with open(log, "w") as f:
         f.write(" ".join(cmd) + "\n")

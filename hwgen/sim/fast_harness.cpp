@@ -6,9 +6,10 @@
 // section 5, the rules of hwgen/sim/stream_checker.py) on every stream of the design
 // and records every handshake of the recorded streams (the top input, each layer's
 // spike stream and the top output) to a binary file that hwgen.sim.cosim turns into
-// spikes. The design is built with `--prefix Vtop`, so this file never changes with the
-// design; the streams are found at run time through Verilator's scope table (the
-// valid/ready/payload signals are made public by hwgen/sim/fast.py's .vlt file).
+// spikes. This file never changes with the design (fast_top.cpp holds the design's
+// side), so ccache compiles it once; the streams are found at run time through
+// Verilator's scope table (their valid/ready/payload signals are made public by
+// hwgen/sim/fast.py's .vlt file).
 //
 // Usage: Vtop CONFIG   (the format is written by hwgen/sim/fast.py, one item per line:
 //   top NAME | seed S | stall_in P | stall_out P | max_cycles C | idle_cycles C | ticks K |
@@ -17,7 +18,7 @@
 //   the top input first)
 // Progress: "progress N" on stdout after each inference that left the top output.
 
-#include "Vtop.h"
+#include "fast_top.h"
 #include "verilated.h"
 #include "verilated_syms.h"
 #ifdef HWGEN_TRACE
@@ -185,12 +186,14 @@ int main(int argc, char** argv) {
 
     auto context = std::make_unique<VerilatedContext>();
     context->threads(1);
-    auto top = std::make_unique<Vtop>(context.get());
 #ifdef HWGEN_TRACE
     context->traceEverOn(true);
+#endif
+    std::unique_ptr<HwgenTop> top(hwgen_make_top(context.get()));
+#ifdef HWGEN_TRACE
     auto trace = std::make_unique<VerilatedFstC>();
     if (!cfg.waves_file.empty()) {
-        top->trace(trace.get(), 99);
+        top->trace(trace.get());
         trace->open(cfg.waves_file.c_str());
     }
 #endif
@@ -212,9 +215,11 @@ int main(int argc, char** argv) {
     if (!events) die("cannot write " + cfg.events_file);
     Rng rng{cfg.seed};
     uint64_t time_ps = 0;
-    auto half_cycle = [&](int clk) {
-        top->clk = clk;
-        top->eval();
+    bool rst = true, in_valid = false, out_ready = false;
+    uint64_t in_payload = 0;
+    auto half_cycle = [&](bool clk) {
+        top->drive(rst, in_valid, in_payload, out_ready);
+        top->set_clock(clk);
 #ifdef HWGEN_TRACE
         if (!cfg.waves_file.empty()) trace->dump(time_ps);
 #endif
@@ -268,16 +273,11 @@ int main(int argc, char** argv) {
         return true;
     };
 
-    // The top's ports as C++ members: Verilator spells the "__" of a Verilog name "___05F".
-    top->rst = 1;
-    top->i_events___05Fvalid = 0;
-    top->i_events___05Fpayload = 0;
-    top->o_events___05Fready = 0;
     for (int i = 0; i < 3; i++) {
-        half_cycle(0);
-        half_cycle(1);
+        half_cycle(false);
+        half_cycle(true);
     }
-    top->rst = 0;
+    rst = false;
 
     auto start = std::chrono::steady_clock::now();
     size_t index = 0;
@@ -287,19 +287,19 @@ int main(int argc, char** argv) {
     while (!all_done()) {
         // After the rising edge: a held event stays valid until it is taken.
         if (!presenting && index < words.size() && rng.uniform() >= cfg.stall_in) {
-            top->i_events___05Fpayload = words[index];
-            top->i_events___05Fvalid = 1;
+            in_payload = words[index];
+            in_valid = true;
             presenting = true;
         }
-        top->o_events___05Fready = rng.uniform() >= cfg.stall_out;
-        half_cycle(0);
+        out_ready = rng.uniform() >= cfg.stall_out;
+        half_cycle(false);
         sample(cycle);
-        if (presenting && top->i_events___05Fready) {
+        if (presenting && top->in_ready()) {
             index++;
             presenting = false;
         }
-        half_cycle(1);
-        if (!presenting) top->i_events___05Fvalid = 0;
+        half_cycle(true);
+        if (!presenting) in_valid = false;
         cycle++;
         if (cycle > cfg.max_cycles) break;
         if (cycle - last_move > cfg.idle_cycles) {
@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bool finished = all_done();
     // One more cycle: an event after the last tick shows up here.
-    half_cycle(0);
+    half_cycle(false);
     sample(cycle);
     for (Stream& s : cfg.streams)
         if (s.ticks != cfg.ticks)
