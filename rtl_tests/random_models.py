@@ -20,7 +20,7 @@ def neurons(draw, v_bits_range=(4, 14)):
     }
     if model == "lif":
         if draw(st.booleans()):
-            n["leak"] = {"shift": draw(st.integers(0, 6))}
+            n["leak"] = {"shift": draw(st.integers(0, min(6, v_bits)))}
         else:
             f = draw(st.integers(0, 6))
             n["leak"] = {"decay": draw(st.integers(0, 1 << f)), "frac_bits": f}

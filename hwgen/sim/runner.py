@@ -64,9 +64,14 @@ def build_failure(sim, toplevel, log):
 
 
 def write_if_changed(path, text):
-    # Verilator's make rebuilds from mtimes: an untouched file costs no compilation.
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+    """Write ``text`` unless the file holds it already; returns whether it changed.
+
+    Verilator's make rebuilds from mtimes: an untouched file costs no compilation.
+    """
+    if path.exists() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
 
 
 def _first_failure(xml_file):
@@ -133,7 +138,7 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     vfile = build_dir / f"{toplevel}.v"
-    write_if_changed(vfile, verilog_text)
+    changed = write_if_changed(vfile, verilog_text)
     env = {}
     if config is not None:
         cfg_file = build_dir / "config.json"
@@ -148,6 +153,11 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
                   if sim == "verilator" else [])
     waves = waves_file is not None
     sim_dir = build_dir / (f"{sim}-waves" if waves else sim)
+    if changed:
+        # A new design builds in clean folders: make's archive step (ar -rcs) keeps the
+        # objects of an earlier design that the new one lacks, and the linker may use them.
+        for folder in (sim, f"{sim}-waves"):
+            shutil.rmtree(build_dir / folder, ignore_errors=True)
     test_args, plusargs = [], []
     if waves:
         waves_file = Path(waves_file).resolve()
