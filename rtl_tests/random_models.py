@@ -1,18 +1,19 @@
 """Hypothesis strategies of random valid dense models (DESIGN.md section 3)."""
 
+import numpy as np
 from hypothesis import strategies as st
 
 from hwgen.model import model_from_dict
 
 
 @st.composite
-def neurons(draw, v_bits_range=(4, 14)):
+def neurons(draw, v_bits_range=(4, 14), threshold_max=40):
     v_bits = draw(st.integers(*v_bits_range))
     vmax = (1 << (v_bits - 1)) - 1
     model = draw(st.sampled_from(["if", "lif"]))
     n = {
         "model": model,
-        "threshold": draw(st.integers(1, min(vmax, 40))),
+        "threshold": draw(st.integers(1, min(vmax, threshold_max))),
         "reset": draw(st.sampled_from(["hard", "soft", "none"])),
         "v_reset": draw(st.integers(-min(8, vmax), min(8, vmax))),
         "v_bits": v_bits,
@@ -27,20 +28,33 @@ def neurons(draw, v_bits_range=(4, 14)):
     return n
 
 
+# Larger matrices come from NumPy with a drawn seed: hypothesis draws (and shrinks) each
+# value of a small one, but its data budget is far below 256 x 1024 weights.
+HYPOTHESIS_MATRIX_MAX = 256
+
+
 def _matrix(draw, rows, cols, bits):
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if rows * cols > HYPOTHESIS_MATRIX_MAX:
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        return rng.integers(lo, hi + 1, (rows, cols)).tolist()
     return [[draw(st.integers(lo, hi)) for _ in range(cols)] for _ in range(rows)]
 
 
 @st.composite
-def models(draw, max_layers=3, max_size=10, max_input=12):
-    """A random valid model, with list inputs (concatenation) and fan-out sometimes."""
-    input_size = draw(st.integers(1, max_input))
+def models(draw, max_layers=3, max_size=10, max_input=12, min_size=1):
+    """A random valid model, with list inputs (concatenation) and fan-out sometimes.
+
+    Layers have ``min_size .. max_size`` neurons, the input ``min_size .. max_input``
+    values; thresholds reach a few times the fan-in, so that large layers do not all
+    fire on every timestep.
+    """
+    input_size = draw(st.integers(min_size, max_input))
     sizes = {"input": input_size}
     layers = []
     for k in range(draw(st.integers(1, max_layers))):
         name = f"l{k}"
-        size = draw(st.integers(1, max_size))
+        size = draw(st.integers(min_size, max_size))
         earlier = list(sizes)
         if k > 0 and draw(st.integers(0, 3)) == 0:
             inputs = draw(st.lists(st.sampled_from(earlier), min_size=2, max_size=2,
@@ -49,7 +63,7 @@ def models(draw, max_layers=3, max_size=10, max_input=12):
             inputs = [earlier[-1]]
         fan_in = sum(sizes[s] for s in inputs)
         bits = draw(st.integers(2, 8))
-        neuron = draw(neurons())
+        neuron = draw(neurons(threshold_max=max(40, 4 * fan_in)))
         vmax = (1 << (neuron["v_bits"] - 1)) - 1
         layer = {"name": name, "type": "dense", "size": size,
                  "input": inputs if len(inputs) > 1 else inputs[0],
@@ -69,7 +83,6 @@ def models(draw, max_layers=3, max_size=10, max_input=12):
 def dense_mlp(sizes, timesteps=4, seed=0, name="mlp"):
     """A dense network of the sizes users have (e.g. 784-128-10): 8-bit random weights,
     LIF neurons with binary spikes, thresholds that give a moderate spike rate."""
-    import numpy as np
     rng = np.random.default_rng(seed)
     layers = []
     for k, (fan_in, size) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

@@ -74,6 +74,14 @@ def test_784_128_10_builds_and_is_bit_exact(engine, build_dir):
     assert expected["l0"].sum() > 0 and expected["l1"].sum() > 0
 
 
+def test_largest_layers_of_the_random_models(build_dir):
+    """The upper end of the random models' sizes: 1,024 inputs into 256 neurons."""
+    model = dense_mlp((1024, 256, 10), seed=SEED)
+    x = random_inputs(model, samples=2, seed=SEED, density=0.2)
+    expected, _ = assert_bit_exact(model, x, "verilator", build_dir, GenerateOptions(lanes=4))
+    assert expected["l0"].sum() > 0
+
+
 @pytest.mark.parametrize("sim,engine", [("verilator", "fast"), ("verilator", "cocotb"),
                                         ("icarus", "cocotb")])
 def test_waves_are_recorded(sim, engine, build_dir):

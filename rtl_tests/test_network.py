@@ -29,28 +29,40 @@ def test_example_model(sim, lanes, burst, build_dir):
     assert_bit_exact(model, x, sim, build_dir, GenerateOptions(lanes=lanes, burst=burst))
 
 
-def _random_model_test(sim, examples):
-    @seed(SEED)
+def _random_model_test(sim, examples, bucket, density=0.6, **sizes):
+    """``examples`` random models (``sizes`` go to :func:`random_models.models`) of one
+    bucket: buckets are separate tests, which pytest-xdist runs in parallel."""
+    @seed(SEED * 1000 + bucket)
     @settings(max_examples=examples, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(model=models(), lanes=st.integers(1, 4), burst=st.booleans(),
+    @given(model=models(**sizes), lanes=st.integers(1, 4), burst=st.booleans(),
            fifo=st.sampled_from([0, 2, 16]), stall=st.sampled_from([0.0, 0.3, 0.7]),
            data_seed=st.integers(0, 2**16))
     def check(request, model, lanes, burst, fifo, stall, data_seed):
-        x = random_inputs(model, samples=2, seed=data_seed, density=0.6)
+        x = random_inputs(model, samples=2, seed=data_seed, density=density)
         assert_bit_exact(model, x, sim, build_dir_for(request) / "case",
                          GenerateOptions(lanes=lanes, burst=burst, fifo_depth=fifo),
                          seed=data_seed, stall_in=stall, stall_out=stall)
     return check
 
 
-def test_random_models_verilator(request):
-    _random_model_test("verilator", 10)(request)
+# 48 small models on Verilator's fast engine, 25 on Icarus (the cocotb engine) and 6 of
+# the sizes users have (64 .. 1,024 inputs, 64 .. 256 neurons per layer).
+@pytest.mark.parametrize("bucket", range(8))
+def test_random_models_verilator(request, bucket):
+    _random_model_test("verilator", 6, bucket)(request)
+
+
+@pytest.mark.parametrize("bucket", range(2))
+def test_large_random_models_verilator(request, bucket):
+    _random_model_test("verilator", 3, 100 + bucket, density=0.3, max_layers=2,
+                       min_size=64, max_size=256, max_input=1024)(request)
 
 
 @pytest.mark.skipif(simulators()[1].marks[0].args[0], reason="Icarus is not installed")
-def test_random_models_icarus(request):
-    _random_model_test("icarus", 25)(request)
+@pytest.mark.parametrize("bucket", range(5))
+def test_random_models_icarus(request, bucket):
+    _random_model_test("icarus", 5, 200 + bucket)(request)
 
 
 def _model(layers, input_size, input_max, output):
