@@ -14,7 +14,7 @@ Workloads (all seeded, so every run measures the same thing):
 4. Resources and Fmax: the bundled example's self-test top on iCEBreaker (UP5K) and
    ULX3S (ECP5-85F), from yosys and nextpnr.
 
-Usage: .venv/bin/python scripts/bench.py [--skip-builds] [--out docs/]
+Usage: .venv/bin/python scripts/bench.py [--skip-builds] [--only SECTION ...] [--out docs/]
 """
 
 import argparse
@@ -150,7 +150,7 @@ def sim_workloads():
     return [
         ("synthetic example (64-32-10)", synthetic,
          random_inputs(synthetic, samples=200, seed=13), 1, 8),
-        ("digits D=4 (64-32-10, whole test split)", digits,
+        ("digits D=4 (64-64-10, whole test split)", digits,
          np.repeat(images[:, None, :], digits.timesteps, axis=1), 4, 16),
         ("784-128-10 (random, density 0.2)", mlp,
          random_inputs(mlp, samples=100, seed=14, density=0.2), 4, 2),
@@ -288,19 +288,27 @@ def markdown(res):
     return "\n".join(lines) + "\n"
 
 
+SECTIONS = {"cycle_model": bench_cycle_model, "synops": bench_synops,
+            "sim_speed": bench_sim_speed, "builds": bench_builds}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-builds", action="store_true", help="no FPGA builds")
+    ap.add_argument("--only", nargs="+", choices=sorted(SECTIONS), metavar="SECTION",
+                    help="measure only these sections and keep the others from the "
+                    f"existing benchmarks.json ({', '.join(SECTIONS)})")
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     args = ap.parse_args()
-    res = {"date": time.strftime("%Y-%m-%d"),
-           "machine": f"{platform.machine()}, {platform.python_implementation()} "
-                      f"{platform.python_version()}"}
-    res["cycle_model"] = bench_cycle_model()
-    res["synops"] = bench_synops()
-    res["sim_speed"] = bench_sim_speed()
-    if not args.skip_builds:
-        res["builds"] = bench_builds()
+    previous = args.out / "benchmarks.json"
+    res = json.loads(previous.read_text()) if args.only and previous.exists() else {}
+    res.update({"date": time.strftime("%Y-%m-%d"),
+                "machine": f"{platform.machine()}, {platform.python_implementation()} "
+                           f"{platform.python_version()}"})
+    for name, bench in SECTIONS.items():
+        if (args.only and name not in args.only) or (name == "builds" and args.skip_builds):
+            continue
+        res[name] = bench()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "benchmarks.json").write_text(json.dumps(res, indent=2) + "\n")
     (args.out / "benchmarks.md").write_text(markdown(res))
