@@ -91,20 +91,19 @@ def _simulate(model, x, args):
     _progress(f"building and running the {args.sim} simulation ({engine} bench) of "
               f"{x.shape[0]} inference(s) x {x.shape[1]} timesteps in {build_dir}/")
     start = time.monotonic()
-    bar = ProgressBar(f"{args.sim}", x.shape[0], "inferences") if engine == "fast" else None
+    bar = ProgressBar(f"{args.sim}", x.shape[0], "inferences")
     try:
         spikes, info = run_rtl(model, x, sim=args.sim, engine=engine, options=_options(args),
                                build_dir=build_dir, seed=args.seed, stall_in=args.stall,
                                stall_out=args.stall, waves=args.waves,
-                               progress=bar.update if bar else None)
+                               progress=bar.update)
     except SimError as exc:
         if args.waves is None:
             hint = "to record a waveform, run again with --waves FILE.fst"
             raise SimError(f"{exc} ({hint})") from None
         raise
     finally:
-        if bar:
-            bar.close()
+        bar.close()
     built = "" if not info["build_seconds"] else f", built in {info['build_seconds']:.1f} s"
     _progress(f"{args.sim}: {info['cycles']} cycles in {info['seconds']:.2f} s of simulation "
               f"({time.monotonic() - start:.1f} s in all{built})")
@@ -156,8 +155,8 @@ def cmd_check(args):
     actual, out_port = _simulate(model, x, args)
     if labels is not None:
         print(f"accuracy on {len(labels)} labelled inference(s): golden "
-              f"{_accuracy(expected[model.output], labels):.2%}, {args.sim} "
-              f"{_accuracy(actual[model.output], labels):.2%}")
+              f"{_accuracy(model, expected, labels):.2%}, {args.sim} "
+              f"{_accuracy(model, actual, labels):.2%}")
     hint = "" if args.waves else " (to see why, run again with --waves FILE.fst)"
     mismatch = first_mismatch(model, expected, actual)
     if mismatch is not None:
@@ -329,9 +328,10 @@ def _count_or_all(text):
         raise argparse.ArgumentTypeError(f"must be a count >= 1 or 'all', got {text!r}") from None
 
 
-def _accuracy(spikes, labels):
-    """DESIGN.md section 4: argmax of the summed output spikes, lowest index on ties."""
-    return float(np.mean(np.argmax(spikes.sum(axis=1), axis=1) == labels))
+def _accuracy(model, spikes, labels):
+    """The share of inferences whose prediction (DESIGN.md section 4) is the label."""
+    import golden
+    return float(np.mean(golden.predict(model, spikes) == labels))
 
 
 def _probability(text):

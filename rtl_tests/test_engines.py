@@ -95,3 +95,12 @@ def test_waves_are_recorded(sim, engine, build_dir):
     # An FST file starts with its header block (type 0) and holds the whole run.
     data = waves.read_bytes()
     assert data[0] == 0 and len(data) > 1000
+
+
+@pytest.mark.parametrize("engine", ["fast", "cocotb"])
+def test_progress_counts_the_inferences(engine, build_dir):
+    model = load_model(EXAMPLE)
+    x = random_inputs(model, samples=3, seed=SEED)
+    calls = []
+    run_rtl(model, x, engine=engine, build_dir=build_dir, progress=calls.append)
+    assert calls[0] == 0 and calls[-1] == 3 and calls == sorted(calls)

@@ -115,11 +115,8 @@ def test_digits_model_on_real_digits(lanes, images, build_dir):
     assert_bit_exact(model, x, "verilator", build_dir, GenerateOptions(lanes=lanes))
 
 
-class _BlinkingFIFO(wiring.Component):
-    """An EventFIFO whose output valid blinks every other cycle, whatever ready says: no
-    event is lost (the FIFO is read only when taken), but valid falls while an event
-    waits, which DESIGN.md section 5 forbids and a downstream merge or core may not
-    survive."""
+class _FaultyFIFO(wiring.Component):
+    """An EventFIFO whose output goes through :meth:`fault` to this block's output."""
 
     def __init__(self, layout, depth):
         self._fifo = EventFIFO(layout, depth)
@@ -129,57 +126,34 @@ class _BlinkingFIFO(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.fifo = fifo = self._fifo
+        wiring.connect(m, wiring.flipped(self.i_events), fifo.i_events)
+        self.fault(m, fifo.o_events)
+        return m
+
+
+class _BlinkingFIFO(_FaultyFIFO):
+    """Output valid blinks every other cycle, whatever ready says: no event is lost (the
+    FIFO is read only when taken), but valid falls while an event waits, which DESIGN.md
+    section 5 forbids and a downstream merge or core may not survive."""
+
+    def fault(self, m, fifo_out):
         blink = Signal()
         m.d.sync += blink.eq(~blink)
-        wiring.connect(m, wiring.flipped(self.i_events), fifo.i_events)
-        m.d.comb += [self.o_events.payload.eq(fifo.o_events.payload),
-                     self.o_events.valid.eq(fifo.o_events.valid & blink),
-                     fifo.o_events.ready.eq(self.o_events.ready & blink)]
-        return m
+        m.d.comb += [self.o_events.payload.eq(fifo_out.payload),
+                     self.o_events.valid.eq(fifo_out.valid & blink),
+                     fifo_out.ready.eq(self.o_events.ready & blink)]
 
 
 ENGINES = ["fast", "cocotb"]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_protocol_checker_fails_loudly_on_an_internal_stream(engine, build_dir, monkeypatch):
-    """Spikes stay bit-exact with the blinking FIFO, yet the co-simulation fails, naming
-    the stream and the cycle: every stream of the design is checked, not only the spikes."""
-    monkeypatch.setattr(network, "EventFIFO", _BlinkingFIFO)
-    model = load_model(EXAMPLE)
-    x = random_inputs(model, samples=1, seed=SEED)
-    with pytest.raises(SimError, match=r"protocol error: stream 'hidden_fifo\.o_events', "
-                                       r"cycle \d+: valid fell before the event was taken"):
-        run_rtl(model, x, engine=engine, build_dir=build_dir, stall_out=0.5)
+class _MisaddressingFIFO(_FaultyFIFO):
+    """Flips bit 3 of every event's address on the way out: the layer of 10 neurons (a
+    4-bit field) then sends addresses 10 .. 15, which do not exist."""
 
-
-class _MisaddressingFIFO(wiring.Component):
-    """An EventFIFO that flips bit 3 of every event's address on the way out: the layer
-    of 10 neurons (a 4-bit field) then sends addresses 10 .. 15, which do not exist."""
-
-    def __init__(self, layout, depth):
-        self._fifo = EventFIFO(layout, depth)
-        super().__init__({"i_events": In(stream.Signature(layout)),
-                          "o_events": Out(stream.Signature(layout))})
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.fifo = fifo = self._fifo
-        wiring.connect(m, wiring.flipped(self.i_events), fifo.i_events)
-        wiring.connect(m, wiring.flipped(self.o_events), fifo.o_events)
-        m.d.comb += self.o_events.payload.addr.eq(fifo.o_events.payload.addr ^ 0b1000)
-        return m
-
-
-@pytest.mark.parametrize("engine", ENGINES)
-def test_an_address_out_of_range_is_a_protocol_error(engine, build_dir, monkeypatch):
-    monkeypatch.setattr(network, "EventFIFO", _MisaddressingFIFO)
-    model = load_model(EXAMPLE)
-    x = random_inputs(model, samples=2, seed=SEED)
-    with pytest.raises(SimError, match=r"protocol error: stream 'out_fifo\.o_events', "
-                                       r"cycle \d+: address 1[0-5] out of range \(the "
-                                       r"stream carries 10 addresses\)"):
-        run_rtl(model, x, engine=engine, build_dir=build_dir)
+    def fault(self, m, fifo_out):
+        wiring.connect(m, wiring.flipped(self.o_events), fifo_out)
+        m.d.comb += self.o_events.payload.addr.eq(fifo_out.payload.addr ^ 0b1000)
 
 
 class _StuckFIFO(EventFIFO):
@@ -192,16 +166,26 @@ class _StuckFIFO(EventFIFO):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_design_that_stops_moving_ends_early(engine, build_dir, monkeypatch):
-    """No event crosses any stream for a whole timestep's worth of work (10x over): the
-    run ends there instead of at the much larger total bound."""
-    monkeypatch.setattr(network, "EventFIFO", _StuckFIFO)
+@pytest.mark.parametrize("fifo,samples,message", [
+    # Spikes stay bit-exact with the blinking FIFO, yet the run fails: every stream of the
+    # design is checked, not only the spikes.
+    (_BlinkingFIFO, 1, (r"protocol error: stream 'hidden_fifo\.o_events', cycle \d+: valid "
+                       r"fell before the event was taken")),
+    (_MisaddressingFIFO, 2, (r"protocol error: stream 'out_fifo\.o_events', cycle \d+: "
+                            r"address 1[0-5] out of range \(the stream carries 10 addresses\)")),
+    # Nothing moves for a whole timestep's worth of work (10x over): the run ends there
+    # instead of at the much larger total bound.
+    (_StuckFIFO, 4, (r"the design stopped moving: no event crossed any stream for \d+ cycles "
+                    r"\(stalled or lost a tick\): stream '.*', cycle \d+: \d+ ticks "
+                    r"crossed, 32 expected .*; see .*sim\.log")),
+], ids=["valid-falls", "address-out-of-range", "stops-moving"])
+def test_a_broken_design_is_one_error_naming_stream_and_cycle(engine, fifo, samples, message,
+                                                              build_dir, monkeypatch):
+    monkeypatch.setattr(network, "EventFIFO", fifo)
     model = load_model(EXAMPLE)
-    x = random_inputs(model, samples=4, seed=SEED)
-    with pytest.raises(SimError, match=r"no event crossed any stream for \d+ cycles "
-                                       r"\(stalled or lost a tick\): stream '.*', cycle "
-                                       r"\d+: \d+ ticks crossed, 32 expected"):
-        run_rtl(model, x, engine=engine, build_dir=build_dir)
+    x = random_inputs(model, samples=samples, seed=SEED)
+    with pytest.raises(SimError, match=message):
+        run_rtl(model, x, engine=engine, build_dir=build_dir, stall_out=0.5)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -144,3 +144,21 @@ def test_bad_labels_are_refused(tmp_path, labels, phrase):
     np.save(x, np.zeros((2, 8, 64), np.int64))
     np.save(y, labels)
     assert_user_error(hwgen("check", EXAMPLE, "--inputs", x, "--labels", y), str(y), phrase)
+
+
+def test_check_with_labels_reports_golden_and_rtl_accuracy(tmp_path):
+    import golden
+    from hwgen.model import load_model
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 16, (6, 8, 64)), rng.integers(0, 10, 6)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    model = load_model(EXAMPLE)
+    pred = golden.predict(model, golden.run(model, x))
+    expected = f"{np.mean(pred == y):.2%}"
+    r = hwgen("check", EXAMPLE, "--inputs", tmp_path / "x.npy", "--labels", tmp_path / "y.npy",
+              "--build-dir", tmp_path / "build")
+    assert r.returncode == 0, r.stderr
+    assert (f"accuracy on 6 labelled inference(s): golden {expected}, verilator {expected}"
+            in r.stdout)
+    assert "6/6 inferences" in r.stderr             # the progress bar

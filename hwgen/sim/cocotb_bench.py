@@ -90,6 +90,17 @@ class TB:
         self.records = []
         self.watches = [StreamWatch(dut, stream, cfg["ticks"], self.records)
                         for stream in cfg["streams"]]
+        self.output = next(w for w, stream in zip(self.watches, cfg["streams"], strict=True)
+                           if stream["path"] == "o_events")
+        self.done = -1          # inferences that left the top output (none reported yet)
+
+    def report_progress(self):
+        """Append the count of finished inferences to the progress file (cosim reads it)."""
+        done = self.output.checker.ticks // self.cfg["timesteps"]
+        if done != self.done and "progress" in self.cfg:
+            self.done = done
+            with open(self.cfg["progress"], "a") as f:
+                f.write(f"{done}\n")
 
     async def reset(self):
         self.dut.rst.value = 1
@@ -104,6 +115,7 @@ class TB:
         dut, cfg = self.dut, self.cfg
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         await self.reset()
+        self.report_progress()              # 0: the simulation starts (the build is done)
         words = self.words
         p_in, p_out = cfg["stall_in"], cfg["stall_out"]
         watches = self.watches
@@ -120,6 +132,7 @@ class TB:
             for w in watches:
                 if w.sample(cycle):
                     last_move = cycle
+            self.report_progress()
             if presenting and int(dut.i_events__ready.value):
                 index += 1
                 presenting = False

@@ -14,6 +14,7 @@ handshakes into ``{layer: [N, T, size]}`` spikes, the same way for both.
 """
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,8 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
     waves : path, optional
         Record a waveform (FST) of the whole run there.
     progress : callable, optional
-        ``progress(n)`` after each inference that left the design (fast engine only).
+        ``progress(n)`` with 0 when the simulation starts, then as inferences leave the
+        design (the cocotb engine reports a few times a second).
 
     Every stream of the design runs the protocol checker (:mod:`hwgen.sim.stream_checker`);
     a broken rule raises :class:`SimError` naming the stream and the cycle, as does a
@@ -106,19 +108,21 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
                      if s.path in recorded else -1} for s in streams],
     }
     if waves is not None:
-        run["waves"] = str(Path(waves).resolve())
+        waves = Path(waves).resolve()
+        waves.parent.mkdir(parents=True, exist_ok=True)
+        run["waves"] = str(waves)
     if engine == "fast":
         summary, build_seconds = _run_fast(text, model.name, build_dir, run, progress)
     else:
-        summary, build_seconds = _run_cocotb(text, model.name, build_dir, run, sim)
+        summary, build_seconds = _run_cocotb(text, model.name, build_dir, run, sim, progress)
     log = build_dir / "sim.log"
     errors = list(summary["errors"].values())
     if not summary["finished"]:
         # A hang also leaves streams short of ticks; the first such stream says where.
         where = f": {errors[0]}" if errors else ""
         if summary.get("idle"):
-            why = (f"no event crossed any stream for {run['idle_cycles']} cycles "
-                   "(stalled or lost a tick)")
+            why = (f"stopped moving: no event crossed any stream for {run['idle_cycles']} "
+                   "cycles (stalled or lost a tick)")
         else:
             why = f"did not finish within {run['max_cycles']} cycles (stalled or lost a tick)"
         raise SimError(f"the design {why}{where}; see {log}")
@@ -162,14 +166,55 @@ def _run_fast(text, toplevel, build_dir, run, progress):
     return run_harness(binary, lines, build_dir, toplevel, progress), seconds
 
 
-def _run_cocotb(text, toplevel, build_dir, run, sim):
+def _run_cocotb(text, toplevel, build_dir, run, sim, progress):
     timings = {}
-    run_cocotb(text, toplevel, "hwgen.sim.cocotb_bench", build_dir, sim=sim, config=run,
-               waves_file=run.get("waves"), timings=timings)
+    with _ProgressFile(build_dir / "progress.txt", progress) as path:
+        if path is not None:
+            run = {**run, "progress": str(path)}
+        run_cocotb(text, toplevel, "hwgen.sim.cocotb_bench", build_dir, sim=sim, config=run,
+                   waves_file=run.get("waves"), timings=timings)
     summary = Path(run["summary"])
     if not summary.exists():
         raise SimError(f"the {sim} simulation left no results; see {build_dir / 'sim.log'}")
     return json.loads(summary.read_text()), timings["build_seconds"]
+
+
+class _ProgressFile:
+    """Relays the cocotb bench's progress: it appends the count of finished inferences to
+    a file, which a thread here polls while the simulator runs."""
+
+    POLL_SECONDS = 0.25
+
+    def __init__(self, path, progress):
+        self.path, self.progress = path, progress
+        self.stop = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        if self.progress is None:
+            return None
+        self.path.unlink(missing_ok=True)
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+        return self.path
+
+    def __exit__(self, *exc):
+        if self.thread is not None:
+            self.stop.set()
+            self.thread.join()
+            self._relay()               # the last count written before the end
+
+    def _poll(self):
+        while not self.stop.wait(self.POLL_SECONDS):
+            self._relay()
+
+    def _relay(self):
+        try:
+            lines = self.path.read_text().split()
+        except OSError:
+            return
+        if lines:
+            self.progress(int(lines[-1]))
 
 
 def _decode(handshakes, index, stream, n, t):
