@@ -71,8 +71,10 @@ def build_harness(verilog_text, toplevel, build_dir, *, waves=False):
     if binary.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
         return binary, 0.0
     stamp_file.unlink(missing_ok=True)
-    # A clean folder: make's archive step (ar -rcs) keeps the objects of an earlier design
-    # that the new one does not have, and the linker may take its symbols from them.
+    # A clean folder: Verilator skips a run whose sources look identical to the last one's
+    # (--skip-identical compares size, inode and mtime in whole seconds), so a new design
+    # written over the old one within the same second, with the same size, kept the old
+    # design's C++ and linked a stale executable.
     shutil.rmtree(binary.parent, ignore_errors=True)
     env = verilator_env()
     # Verilator's make uses OBJCACHE: with ccache its runtime library is compiled once.

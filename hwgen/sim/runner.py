@@ -154,8 +154,9 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
     waves = waves_file is not None
     sim_dir = build_dir / (f"{sim}-waves" if waves else sim)
     if changed:
-        # A new design builds in clean folders: make's archive step (ar -rcs) keeps the
-        # objects of an earlier design that the new one lacks, and the linker may use them.
+        # A new design builds in clean folders: Verilator skips a run whose sources look
+        # identical (--skip-identical: size, inode, mtime in whole seconds), so a design
+        # rewritten within the same second could keep the previous one's build.
         for folder in (sim, f"{sim}-waves"):
             shutil.rmtree(build_dir / folder, ignore_errors=True)
     test_args, plusargs = [], []
