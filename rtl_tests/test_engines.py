@@ -14,7 +14,7 @@ from random_models import dense_mlp, models
 from hwgen.inputs import random_inputs
 from hwgen.model import load_model
 from hwgen.network import GenerateOptions
-from hwgen.sim.cosim import run_rtl
+from hwgen.sim.cosim import SimError, run_rtl
 
 EXAMPLE = ROOT / "examples" / "synthetic" / "synthetic.yaml"
 
@@ -104,3 +104,22 @@ def test_progress_counts_the_inferences(engine, build_dir):
     calls = []
     run_rtl(model, x, engine=engine, build_dir=build_dir, progress=calls.append)
     assert calls[0] == 0 and calls[-1] == 3 and calls == sorted(calls)
+
+
+@pytest.mark.parametrize("engine,phrase", [
+    ("fast", (r"the verilator simulation of 'synthetic' stopped early: hwgen harness: no "
+             r"scope 'TOP\.synthetic\.nosuch' in the design; see .*sim\.log")),
+    ("cocotb", (r"1 of 1 verilator test\(s\) of 'synthetic' failed \(cosim: .*\); see "
+               r".*sim\.log")),
+], ids=["fast", "cocotb"])
+def test_a_bench_that_fails_to_run_is_one_error_naming_the_log(engine, phrase, build_dir,
+                                                               monkeypatch):
+    """A stream the design does not have: the bench cannot start; one SimError line."""
+    from hwgen.graph import NetworkGraph, Stream
+    streams = NetworkGraph.streams
+    monkeypatch.setattr(NetworkGraph, "streams",
+                        lambda self: [*streams(self), Stream("nosuch.o_events", 4, 1)])
+    model = load_model(EXAMPLE)
+    x = random_inputs(model, samples=1, seed=SEED)
+    with pytest.raises(SimError, match=phrase):
+        run_rtl(model, x, engine=engine, build_dir=build_dir)

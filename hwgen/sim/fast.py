@@ -20,7 +20,7 @@ import numpy as np
 from ..tools import verilator_env, verilator_version
 from .runner import SimError, build_failure, write_if_changed
 
-__all__ = ["HARNESS", "build_harness", "run_harness"]
+__all__ = ["HARNESS", "build_harness", "read_handshakes", "run_harness"]
 
 HARNESS = Path(__file__).with_name("fast_harness.cpp")
 # The design's side of the bench (includes Vtop.h), and the interface between the two.
