@@ -100,9 +100,9 @@ def run_harness(binary, config_lines, run_dir, toplevel, progress=None):
     """Run the bench on a configuration (``fast_harness.cpp`` documents the items).
 
     ``progress(n)`` is called with 0 at the start, then after each inference that left
-    the top output. Returns the
-    summary dict (``cycles``, ``seconds``, ``finished``, ``idle``, ``errors``); the
-    handshakes are in the ``events`` file the configuration names.
+    the top output. Returns the summary dict (``cycles``, ``seconds``, ``finished``,
+    ``idle``, ``errors``); the handshakes are in the ``events`` file the configuration
+    names.
     """
     run_dir = Path(run_dir)
     cfg_file = run_dir / "fast_config.txt"
