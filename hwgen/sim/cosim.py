@@ -189,6 +189,7 @@ class _ProgressFile:
         self.path, self.progress = path, progress
         self.stop = threading.Event()
         self.thread = None
+        self.relayed = 0            # lines of the file passed on so far
 
     def __enter__(self):
         if self.progress is None:
@@ -209,12 +210,14 @@ class _ProgressFile:
             self._relay()
 
     def _relay(self):
+        """Pass on every count written since the last poll, in order (0 first)."""
         try:
-            lines = self.path.read_text().split()
+            lines = self.path.read_text().split("\n")[:-1]     # complete lines only
         except OSError:
             return
-        if lines:
-            self.progress(int(lines[-1]))
+        for line in lines[self.relayed:]:
+            self.progress(int(line))
+        self.relayed = len(lines)
 
 
 def _decode(handshakes, index, stream, n, t):
