@@ -162,3 +162,17 @@ def test_check_with_labels_reports_golden_and_rtl_accuracy(tmp_path):
     assert (f"accuracy on 6 labelled inference(s): golden {expected}, verilator {expected}"
             in r.stdout)
     assert "6/6 inferences" in r.stderr             # the progress bar
+
+
+@pytest.mark.parametrize("engine", ["fast", "cocotb"])
+def test_simulate_verilator_writes_what_golden_writes(tmp_path, engine):
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(1).integers(0, 16, (2, 8, 64)))
+    for sim, out in (("golden", "g.npz"), ("verilator", "v.npz")):
+        extra = ["--engine", engine, "--build-dir", tmp_path / "build"] if sim != "golden" else []
+        r = hwgen("simulate", EXAMPLE, "--inputs", x, "--sim", sim, "-o", tmp_path / out, *extra)
+        assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "g.npz") as g, np.load(tmp_path / "v.npz") as v:
+        assert set(g.files) == set(v.files) == {"hidden", "out"}
+        for name in g.files:
+            assert np.array_equal(g[name], v[name]), name
