@@ -75,7 +75,11 @@ def load_test_split(model):
     if not path.exists():
         raise InputError(f"{path}: no test split next to the model (an .npz with 'inputs' "
                          "and 'labels'); give --inputs X.npy --labels Y.npy instead")
-    with _load(path, "test split", ".npz archive") as split:
+    split = _load(path, "test split", ".npz archive")
+    if not isinstance(split, np.lib.npyio.NpzFile):
+        raise InputError(f"{path}: a test split must be an .npz archive with 'inputs' and "
+                         "'labels', not a single array")
+    with split:
         missing = {"inputs", "labels"} - set(split.files)
         if missing:
             raise InputError(f"{path}: the test split lacks {', '.join(sorted(missing))}")
