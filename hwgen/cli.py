@@ -44,7 +44,7 @@ def _add_sim_options(p, default_sim, simulators=("golden", "verilator", "icarus"
     p.add_argument("--waves", type=Path, default=None, metavar="FILE.fst",
                    help="record a waveform of the RTL simulation (FST, for GTKWave or "
                    "Surfer)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=_non_negative, default=0,
                    help="seed of event order and stalls (and of check's random inputs; "
                    "default 0)")
     p.add_argument("--stall", type=_probability, default=0.3, metavar="P",
@@ -284,7 +284,8 @@ def _parser():
     b.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
     b.add_argument("--samples", type=_count, default=4,
                    help="inferences held in the self-test ROM (default 4)")
-    b.add_argument("--seed", type=int, default=0, help="seed of the self-test inputs")
+    b.add_argument("--seed", type=_non_negative, default=0,
+                   help="seed of the self-test inputs")
     _add_generator_options(b)
     b.set_defaults(func=cmd_build)
 

@@ -17,13 +17,23 @@ class InputError(HwgenError):
     """An input file does not fit the model."""
 
 
-def _load(path, what, kind=".npy array"):
+def _load(path, what, archive=False):
+    """The array of a ``.npy`` file, or with ``archive`` the members of an ``.npz``."""
+    kind = ".npz archive" if archive else ".npy array"
     try:
-        return np.load(path, allow_pickle=False)
+        data = np.load(path, allow_pickle=False)
+        if archive and isinstance(data, np.lib.npyio.NpzFile):
+            # Members load lazily: read them here, where a broken one is caught.
+            with data:
+                return {name: data[name] for name in data.files}
     except FileNotFoundError:
         raise InputError(f"{path}: {what} file does not exist") from None
     except Exception as exc:  # numpy raises many kinds for a broken file
         raise InputError(f"{path}: cannot be read as a {kind} ({exc})") from None
+    if archive or not isinstance(data, np.ndarray):
+        found = "a single array" if isinstance(data, np.ndarray) else "an .npz archive"
+        raise InputError(f"{path}: the {what} file must be a {kind}, not {found}")
+    return data
 
 
 def load_inputs(path, model):
@@ -69,21 +79,17 @@ def load_test_split(model):
     """``(X [N, T, size], labels [N])`` of the model's test split: ``test_split.npz``
     next to the model file, holding ``inputs`` (``[N, T, input.size]``, or
     ``[N, input.size]`` for inputs held for every timestep) and ``labels`` (``[N]``)."""
-    if model.path is None:
+    if model.path is None or not model.path.is_file():
         raise InputError("this model was not read from a file: it has no test split")
     path = model.path.parent / TEST_SPLIT
     if not path.exists():
         raise InputError(f"{path}: no test split next to the model (an .npz with 'inputs' "
                          "and 'labels'); give --inputs X.npy --labels Y.npy instead")
-    split = _load(path, "test split", ".npz archive")
-    if not isinstance(split, np.lib.npyio.NpzFile):
-        raise InputError(f"{path}: a test split must be an .npz archive with 'inputs' and "
-                         "'labels', not a single array")
-    with split:
-        missing = {"inputs", "labels"} - set(split.files)
-        if missing:
-            raise InputError(f"{path}: the test split lacks {', '.join(sorted(missing))}")
-        x, y = split["inputs"], split["labels"]
+    split = _load(path, "test split", archive=True)
+    missing = {"inputs", "labels"} - set(split)
+    if missing:
+        raise InputError(f"{path}: the test split lacks {', '.join(sorted(missing))}")
+    x, y = split["inputs"], split["labels"]
     t, size = model.timesteps, model.input_size
     if x.ndim == 2 and x.shape[1] == size:
         x = np.repeat(x[:, None, :], t, axis=1)

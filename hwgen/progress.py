@@ -37,7 +37,7 @@ class ProgressBar:
             self.stream.write("\n")
 
     def close(self):
-        if self.tty and self.done:
+        if self.tty and self.start is not None:      # end the bar's line
             self.stream.write("\n")
         self.stream.flush()
 

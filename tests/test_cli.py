@@ -176,3 +176,15 @@ def test_simulate_verilator_writes_what_golden_writes(tmp_path, engine):
         assert set(g.files) == set(v.files) == {"hidden", "out"}
         for name in g.files:
             assert np.array_equal(g[name], v[name]), name
+
+
+def test_a_build_folder_with_a_space_is_one_clear_error(tmp_path):
+    assert_user_error(hwgen("check", EXAMPLE, "--samples", "1", "--build-dir",
+                            tmp_path / "my build"), "has a space in its path")
+
+
+def test_a_waveform_folder_that_cannot_be_made_is_one_clear_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    assert_user_error(hwgen("check", EXAMPLE, "--samples", "1", "--build-dir",
+                            tmp_path / "build", "--waves", tmp_path / "file" / "w.fst"),
+                      "cannot create the folder of the waveform")

@@ -81,7 +81,13 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
     if not batched:
         x = x[None]
     n, t = x.shape[:2]
+    # NumPy's and the C++ bench's generators take seeds in [0, 2^64): fold any int there.
+    seed = int(seed) % 2**64
     build_dir = Path(build_dir).resolve()
+    if any(c.isspace() for c in str(build_dir)):
+        # Verilator's makefiles and the bench's configuration split paths at spaces.
+        raise SimError(f"the build folder '{build_dir}' has a space in its path; choose "
+                       "another (--build-dir)")
     build_dir.mkdir(parents=True, exist_ok=True)
     text, top = generate_verilog(model, options)
     graph = top.graph
@@ -109,7 +115,13 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
     }
     if waves is not None:
         waves = Path(waves).resolve()
-        waves.parent.mkdir(parents=True, exist_ok=True)
+        if any(c.isspace() for c in str(waves)):
+            raise SimError(f"the waveform path '{waves}' has a space in it; choose another")
+        try:
+            waves.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SimError(f"cannot create the folder of the waveform {waves}: "
+                           f"{exc.strerror}") from None
         run["waves"] = str(waves)
     if engine == "fast":
         summary, build_seconds = _run_fast(text, model.name, build_dir, run, progress)

@@ -88,9 +88,13 @@ def build_harness(verilog_text, toplevel, build_dir, *, waves=False):
     with open(log, "w") as f:
         f.write(" ".join(cmd) + "\n")
         f.flush()
-        result = subprocess.run(cmd, cwd=build_dir, env=env, stdout=f,
-                                stderr=subprocess.STDOUT)
-    if result.returncode != 0 or not binary.exists():
+        try:
+            code = subprocess.run(cmd, cwd=build_dir, env=env, stdout=f,
+                                  stderr=subprocess.STDOUT).returncode
+        except OSError as exc:
+            f.write(f"cannot run Verilator: {exc}\n")
+            code = None
+    if code != 0 or not binary.exists():
         raise build_failure("verilator", toplevel, log)
     stamp_file.write_text(stamp)
     return binary, time.monotonic() - start
@@ -114,12 +118,19 @@ def run_harness(binary, config_lines, run_dir, toplevel, progress=None):
     if progress is not None:
         progress(0)
     with open(log, "w") as err:
-        proc = subprocess.Popen([str(binary), str(cfg_file)], stdout=subprocess.PIPE,
-                                stderr=err, text=True, cwd=run_dir)
+        try:
+            proc = subprocess.Popen([str(binary), str(cfg_file)], stdout=subprocess.PIPE,
+                                    stderr=err, text=True, cwd=run_dir)
+        except OSError as exc:
+            raise SimError(f"the verilator simulation of '{toplevel}' did not start "
+                           f"({exc.strerror}): {binary}") from None
         try:
             for line in proc.stdout:
                 if line.startswith("progress ") and progress is not None:
                     progress(int(line.split()[1]))
+        except BaseException:
+            proc.kill()                 # Ctrl-C or a failing callback: stop the run too
+            raise
         finally:
             proc.stdout.close()
             code = proc.wait()

@@ -225,7 +225,7 @@ int main(int argc, char** argv) {
     };
 
     // Samples every stream at the end of a cycle (inputs driven, logic settled).
-    uint64_t outputs_done = 0, last_move = 0;
+    uint64_t last_move = 0;
     auto sample = [&](uint64_t cycle) {
         for (Stream& s : cfg.streams) {
             bool valid = s.valid.read() & 1;
@@ -250,6 +250,10 @@ int main(int argc, char** argv) {
                               std::to_string(tick) + "))");
             } else if (tick) {
                 s.ticks++;
+                if (s.path == "o_events" && s.ticks % cfg.timesteps == 0) {
+                    std::printf("progress %" PRIu64 "\n", s.ticks / cfg.timesteps);
+                    std::fflush(stdout);
+                }
             } else if (s.in_range && addr >= s.addr_count) {
                 s.fail(cycle, "address " + std::to_string(addr) + " out of range (the stream "
                               "carries " + std::to_string(s.addr_count) + " addresses)");
@@ -257,11 +261,6 @@ int main(int argc, char** argv) {
             if (s.record >= 0) {
                 uint64_t rec[3] = {static_cast<uint64_t>(s.record), cycle, payload};
                 std::fwrite(rec, sizeof rec, 1, events);
-            }
-            if (tick && s.path == "o_events" && s.ticks % cfg.timesteps == 0) {
-                outputs_done = s.ticks / cfg.timesteps;
-                std::printf("progress %" PRIu64 "\n", outputs_done);
-                std::fflush(stdout);
             }
         }
     };

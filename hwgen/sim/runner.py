@@ -157,7 +157,7 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
         # A new design builds in clean folders: Verilator skips a run whose sources look
         # identical (--skip-identical: size, inode, mtime in whole seconds), so a design
         # rewritten within the same second could keep the previous one's build.
-        for folder in (sim, f"{sim}-waves"):
+        for folder in [f"{s}{w}" for s in SIMULATORS for w in ("", "-waves")]:
             shutil.rmtree(build_dir / folder, ignore_errors=True)
     test_args, plusargs = [], []
     if waves:
