@@ -139,7 +139,7 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
             why = f"did not finish within {run['max_cycles']} cycles (stalled or lost a tick)"
         raise SimError(f"the design {why}{where}; see {log}")
     if errors:
-        raise SimError(f"protocol error: {errors[0]}")
+        raise SimError(f"protocol error: {errors[0]} ({sim}, {engine} bench)")
 
     by_path = {s.path: s for s in streams}
     handshakes = read_handshakes(files["events"])
