@@ -287,25 +287,13 @@ class _FixedPriorityMerge(EventMerge):
         m = Module()
         inputs = self.inputs()
         ticked = Signal(len(inputs))
-        o = self.o_events
         with m.If(ticked == (1 << len(inputs)) - 1):
-            m.d.comb += [o.valid.eq(1), o.p.tick.eq(1)]
-            with m.If(o.ready):
-                m.d.sync += ticked.eq(0)
+            self.send_tick(m, ticked)
         with m.Else():
-            offset = 0
             for k, src in enumerate(inputs):
                 wants = src.valid & ~ticked[k]
                 with m.If(wants) if k == 0 else m.Elif(wants):
-                    with m.If(src.p.tick):
-                        m.d.comb += src.ready.eq(1)
-                        m.d.sync += ticked[k].eq(1)
-                    with m.Elif(src.p.addr >= self._sizes[k]):
-                        m.d.comb += src.ready.eq(1)
-                    with m.Else():
-                        m.d.comb += [o.valid.eq(1), o.p.addr.eq(src.p.addr + offset),
-                                     o.p.value.eq(src.p.value), src.ready.eq(o.ready)]
-                offset += self._sizes[k]
+                    self.serve(m, k, ticked)
         return m
 
 

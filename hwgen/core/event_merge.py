@@ -70,26 +70,35 @@ class EventMerge(wiring.Component):
                                 m.d.comb += [sel.eq(k), chosen.eq(1)]
 
         with m.If(all_ticked):
-            m.d.comb += [o.valid.eq(1), o.p.tick.eq(1)]
-            with m.If(o.ready):
-                m.d.sync += ticked.eq(0)
+            self.send_tick(m, ticked)
         with m.Elif(chosen):
             with m.Switch(sel):
-                offset = 0
                 for k, src in enumerate(inputs):
                     with m.Case(k):
-                        with m.If(src.p.tick):
-                            m.d.comb += src.ready.eq(1)
-                            m.d.sync += ticked[k].eq(1)
-                        with m.Elif(src.p.addr >= self._sizes[k]):
-                            # Out of this input's range: dropped here, as a core drops it,
-                            # so it cannot land on the next input's axons.
-                            m.d.comb += src.ready.eq(1)
-                        with m.Else():
-                            m.d.comb += [o.valid.eq(1), o.p.addr.eq(src.p.addr + offset),
-                                         o.p.value.eq(src.p.value), src.ready.eq(o.ready)]
+                        self.serve(m, k, ticked)
                         with m.If(src.ready):
                             m.d.sync += last.eq(k)
-                    offset += self._sizes[k]
         m.d.sync += [held.eq(o.valid & ~o.ready & ~all_ticked), sel_held.eq(sel)]
         return m
+
+    def send_tick(self, m, ticked):
+        """Every input has sent its tick: send the merged tick, then start a new round."""
+        o = self.o_events
+        m.d.comb += [o.valid.eq(1), o.p.tick.eq(1)]
+        with m.If(o.ready):
+            m.d.sync += ticked.eq(0)
+
+    def serve(self, m, k, ticked):
+        """Take input ``k``'s event this cycle: its tick is noted in ``ticked``, an event
+        beyond its size is dropped, any other goes out with the input's base added."""
+        src, o = self.inputs()[k], self.o_events
+        with m.If(src.p.tick):
+            m.d.comb += src.ready.eq(1)
+            m.d.sync += ticked[k].eq(1)
+        with m.Elif(src.p.addr >= self._sizes[k]):
+            # Out of this input's range: dropped here, as a core drops it, so it cannot
+            # land on the next input's axons.
+            m.d.comb += src.ready.eq(1)
+        with m.Else():
+            m.d.comb += [o.valid.eq(1), o.p.addr.eq(src.p.addr + sum(self._sizes[:k])),
+                         o.p.value.eq(src.p.value), src.ready.eq(o.ready)]
