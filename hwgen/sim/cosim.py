@@ -141,10 +141,9 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
     if errors:
         raise SimError(f"protocol error: {errors[0]} ({sim}, {engine} bench)")
 
-    by_path = {s.path: s for s in streams}
     handshakes = read_handshakes(files["events"])
-    decoded = {path: _decode(handshakes, k, by_path[path], n, t)
-               for k, path in enumerate(recorded)}
+    decoded = {s["path"]: _decode(handshakes, s, n, t) for s in run["streams"]
+               if s["record"] >= 0}
     spikes = {node.name: decoded[graph.spike_probe(node.name)][0] for node in graph.layers}
     info = {"cycles": int(summary["cycles"]), "seconds": float(summary["seconds"]),
             "build_seconds": build_seconds, "engine": engine,
@@ -232,14 +231,15 @@ class _ProgressFile:
         self.relayed = len(lines)
 
 
-def _decode(handshakes, index, stream, n, t):
-    """Spikes ``[n, t, addr_count]`` and tick cycles of recorded stream ``index``."""
-    rows = handshakes[handshakes[:, 0] == index]
+def _decode(handshakes, stream, n, t):
+    """Spikes ``[n, t, addr_count]`` and tick cycles of a recorded stream (its
+    definition as the benches got it: ``record`` index, ``fields``, ``addr_count``)."""
+    rows = handshakes[handshakes[:, 0] == stream["record"]]
     cycles, payload = rows[:, 1].astype(np.int64), rows[:, 2]
-    fields = layout_fields(event_layout(stream.addr_count, stream.max_value))
+    size = stream["addr_count"]
 
     def field(name):
-        f = fields[name]
+        f = stream["fields"][name]
         mask = np.uint64((1 << f["width"]) - 1)
         return ((payload >> np.uint64(f["offset"])) & mask).astype(np.int64)
 
@@ -247,7 +247,7 @@ def _decode(handshakes, index, stream, n, t):
     step = np.cumsum(tick) - tick           # the timestep each handshake belongs to
     # Out-of-range addresses and events after the last tick were protocol errors, or
     # junk the design dropped (the top input).
-    keep = (tick == 0) & (step < n * t) & (addr < stream.addr_count)
-    spikes = np.zeros((n * t, stream.addr_count), np.int64)
+    keep = (tick == 0) & (step < n * t) & (addr < size)
+    spikes = np.zeros((n * t, size), np.int64)
     np.add.at(spikes, (step[keep], addr[keep]), value[keep])
-    return spikes.reshape(n, t, stream.addr_count), cycles[tick == 1]
+    return spikes.reshape(n, t, size), cycles[tick == 1]
