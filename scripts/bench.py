@@ -34,6 +34,9 @@ from hwgen.model import load_model, model_from_dict
 from hwgen.network import GenerateOptions
 from hwgen.sim.cosim import run_rtl
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rtl_tests"))
+from random_models import dense_mlp  # noqa: E402  (the tests' model generators)
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "synthetic" / "synthetic.yaml"
 DIGITS = ROOT / "examples" / "digits" / "digits_d4.yaml"
@@ -126,27 +129,15 @@ def bench_synops():
             "no stalls", "runs": runs, "bram_bound": bounds}
 
 
-def _mlp_784_128_10():
-    """The most common SNN benchmark shape: 784 -> 128 -> 10, 8-bit random weights, binary
-    spikes, 4 timesteps (random, so every run measures the same design)."""
-    rng = np.random.default_rng(784)
-    layers = [{"name": name, "type": "dense", "size": size, "weight_bits": 8,
-               "weights": rng.integers(-128, 128, (size, fan_in)).tolist(),
-               "neuron": {"model": "lif", "leak": {"shift": 3}, "threshold": 800,
-                          "reset": "soft", "v_bits": 16, "max_spikes": 1}}
-              for name, fan_in, size in (("hidden", 784, 128), ("out", 128, 10))]
-    return model_from_dict({"format": "hwgen-model/1", "name": "mlp", "timesteps": 4,
-                            "input": {"size": 784, "max_value": 1}, "layers": layers,
-                            "output": "out"})
-
-
 def sim_workloads():
     """(name, model, inputs, lanes, inferences the cocotb engine runs) of each design."""
     synthetic = load_model(EXAMPLE)
     digits = load_model(DIGITS)
     split = np.load(DIGITS.parent / "test_split.npz")
     images = split["inputs"].astype(np.int64)
-    mlp = _mlp_784_128_10()
+    # The most common SNN benchmark shape (8-bit random weights, binary spikes, T = 4),
+    # the same generator as the tests' 784-128-10 case.
+    mlp = dense_mlp((784, 128, 10), seed=784)
     return [
         ("synthetic example (64-32-10)", synthetic,
          random_inputs(synthetic, samples=200, seed=13), 1, 8),
