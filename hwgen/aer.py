@@ -13,7 +13,7 @@ from .errors import HwgenError
 from .widths import bits_for
 
 __all__ = ["Event", "EventFieldError", "bits_for", "event_layout", "event_signature",
-           "layout_fields", "pack", "unpack"]
+           "layout_fields", "pack", "packet_layout", "unpack"]
 
 
 class EventFieldError(HwgenError, ValueError):
@@ -35,6 +35,19 @@ def event_layout(addr_count, max_value):
         "addr": bits_for(addr_count - 1),
         "value": bits_for(max_value),
         "tick": 1,
+    })
+
+
+def packet_layout(sources, addr_count, max_value):
+    """Layout of a routed packet (:mod:`hwgen.fabric`): an event of source ``src`` (one
+    of ``sources``) with the source's own neuron address. Bit order (LSB first):
+    ``addr``, ``value``, ``tick``, ``src``.
+    """
+    return data.StructLayout({
+        "addr": bits_for(addr_count - 1),
+        "value": bits_for(max_value),
+        "tick": 1,
+        "src": bits_for(sources - 1),
     })
 
 

@@ -28,20 +28,37 @@ def build_manifest(model, top, options):
     graph = top.graph
     layers = {}
     for node in graph.layers:
-        layer, core = node.layer, top.cores[node.name]
-        layers[node.name] = {
+        layer = node.layer
+        entry = {
             "type": layer.type_name,
             "inputs": list(layer.inputs),
             # Where each source lands in this layer's concatenated input.
             "input_bases": {edge.source: edge.base for edge in node.inputs},
             "shape": list(node.shape),
             "size": node.size,
-            **layer.manifest_entry(core),
-            "cost": layer.cost(core),
-            "event_layout": layout_fields(node.layout),
-            # Where the layer's spike stream is in the Verilog hierarchy (for testbenches).
-            "probe": graph.spike_probe(node.name),
         }
+        parts = graph.spike_probes(node.name)
+        if graph.fabric is None:
+            (probe, part), = parts
+            core = top.cores[part.name]
+            entry |= {**layer.manifest_entry(core), "cost": layer.cost(core),
+                      "event_layout": layout_fields(node.layout),
+                      # Where the layer's spikes cross in the Verilog hierarchy.
+                      "probe": probe}
+        else:
+            # Split over cores: each core's part of the layer, its cost and its probe
+            # (addresses there are the core's own: neuron start + addr of the layer).
+            entry["cores"] = {}
+            for probe, part in parts:
+                core = top.cores[part.name]
+                sliced = (layer if part.size == node.size
+                          else layer.split(part.start, part.start + part.size))
+                entry["cores"][part.name] = {
+                    "neurons": [part.start, part.start + part.size],
+                    **sliced.manifest_entry(core), "cost": sliced.cost(core),
+                    "event_layout": layout_fields(core.o_events.p.shape()),
+                    "probe": probe}
+        layers[node.name] = entry
     return {
         "format": "hwgen-manifest/1",
         "hwgen_version": __version__,
@@ -66,6 +83,8 @@ def build_manifest(model, top, options):
         "streams": {s.path: {"addr_count": s.addr_count, "max_value": s.max_value,
                              "layout": layout_fields(s.layout)} for s in graph.streams()},
         "output": model.output,
+        # The router fabric: cores, sources, routes and routing tables (absent: p2p).
+        **({"fabric": graph.fabric.to_dict()} if graph.fabric is not None else {}),
     }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .aer import event_layout
+from .fabric import FabricPlan, Slice
 
 __all__ = ["Edge", "Node", "Stream", "NetworkGraph", "OUTPUT_PORT"]
 
@@ -119,6 +120,10 @@ class NetworkGraph:
             for edge in node.inputs:
                 self._consumers[edge.source].append(edge)
         self._consumers[model.output].append(Edge(model.output, OUTPUT_PORT, 0, 0, out.size))
+        # The router fabric (None: point to point, one core per layer).
+        self.fabric = (None if options.topology == "p2p" else
+                       FabricPlan(self, options.topology, options.max_neurons_per_core,
+                                  options.splits))
 
     # --- structure ---------------------------------------------------------------------
 
@@ -172,19 +177,31 @@ class NetworkGraph:
     def needs_fanout(self, name):
         return len(self._consumers[name]) > 1
 
-    def spike_probe(self, name):
-        """Where layer ``name``'s spikes cross: its core's output stream."""
-        return f"{self.core_name(name)}.o_events"
+    def cores(self, name):
+        """The cores of layer ``name``, each a :class:`~hwgen.fabric.Slice` of its neurons:
+        one, unless the fabric splits the layer."""
+        if self.fabric is not None:
+            return list(self.fabric.slices[name])
+        return [Slice(name, 0, 0, self.nodes[name].size, self.core_name(name))]
+
+    def spike_probes(self, name):
+        """Where layer ``name``'s spikes cross: ``[(stream path, slice)]``, each core's
+        output stream, whose addresses are the slice's own (neuron ``slice.start + addr``
+        of the layer)."""
+        return [(f"{s.name}.o_events", s) for s in self.cores(name)]
 
     def streams(self):
         """Every stream of the design: the top's two ports and each block's outputs, so that
         a testbench that observes them all sees every handshake of the design."""
+        if self.fabric is not None:
+            return self._fabric_streams()
         out = [Stream("i_events", self.model.input_size, self.model.input_max, False)]
         for node in self.layers:
             if self.needs_merge(node.name):
                 out.append(Stream(f"{self.merge_name(node.name)}.o_events", node.fan_in,
                                   self.in_event_max(node.name)))
-            out.append(Stream(self.spike_probe(node.name), node.size, node.event_max))
+            out.append(Stream(f"{self.core_name(node.name)}.o_events", node.size,
+                              node.event_max))
             if self.has_fifo(node.name):
                 out.append(Stream(f"{self.fifo_name(node.name)}.o_events", node.size,
                                   node.event_max))
@@ -193,6 +210,23 @@ class NetworkGraph:
                 out += [Stream(f"{self.fanout_name(node.name)}.o_{k}", node.size,
                                node.event_max, node.name != "input")
                         for k in range(len(self._consumers[node.name]))]
+        out_node = self.nodes[self.output]
+        out.append(Stream("o_events", out_node.size, out_node.event_max))
+        return out
+
+    def _fabric_streams(self):
+        """With a router fabric: each core's input (its delivery port's events) and output
+        (and its FIFO's). The links between routers carry one tick per source per timestep,
+        not one: the stream checker's tick rule does not apply there (the router's own
+        tests and proofs cover them)."""
+        out = [Stream("i_events", self.model.input_size, self.model.input_max, False)]
+        for node in self.layers:
+            for s in self.cores(node.name):
+                out.append(Stream(f"{s.name}_deliver.o_events", node.fan_in,
+                                  self.in_event_max(node.name)))
+                out.append(Stream(f"{s.name}.o_events", s.size, node.event_max))
+                if self.has_fifo(node.name):
+                    out.append(Stream(f"{s.name}_fifo.o_events", s.size, node.event_max))
         out_node = self.nodes[self.output]
         out.append(Stream("o_events", out_node.size, out_node.event_max))
         return out

@@ -15,6 +15,9 @@ from amaranth.lib.wiring import In, Out
 from .core.event_broadcast import EventBroadcast
 from .core.event_fifo import EventFIFO
 from .core.event_merge import EventMerge
+from .aer import event_layout
+from .fabric import TOPOLOGIES
+from .fabric_top import elaborate_fabric
 from .graph import OUTPUT_PORT, NetworkGraph
 
 __all__ = ["NetworkTop", "GenerateOptions"]
@@ -26,19 +29,53 @@ class GenerateOptions:
     lanes : int      P, synapses per cycle in every core
     burst : bool     graded spikes leave a core as bursts of binary events
     fifo_depth : int entries of the FIFO after each core (0: none)
+    topology : str   "p2p" (cores wired point to point), "crossbar" or "mesh" (cores talk
+                     through routers, :mod:`hwgen.fabric`); default: p2p, or crossbar when
+                     a layer is split
+    max_neurons_per_core : int   split every larger layer into slices (needs a fabric)
+    splits : dict    ``{layer: cores}``, an explicit split per layer (needs a fabric)
+    link_depth : int entries of the FIFO at each mesh router input (at least 2)
+    barrier : bool   mesh only: admit a timestep once the previous one has left every core
+                     (``docs/fabric.md``; off only to show the deadlock it prevents)
     """
 
-    def __init__(self, lanes=1, burst=False, fifo_depth=16):
+    def __init__(self, lanes=1, burst=False, fifo_depth=16, topology=None,
+                 max_neurons_per_core=None, splits=None, link_depth=2, barrier=True):
         if lanes < 1:
             raise ValueError("lanes must be >= 1")
         if fifo_depth < 0:
             raise ValueError("fifo_depth must be >= 0")
+        if max_neurons_per_core is not None and max_neurons_per_core < 1:
+            raise ValueError("max_neurons_per_core must be >= 1")
+        if link_depth < 2:
+            raise ValueError("link_depth must be >= 2")
+        splitting = max_neurons_per_core is not None or bool(splits)
+        if topology is None:
+            topology = "crossbar" if splitting else "p2p"
+        if topology not in TOPOLOGIES:
+            raise ValueError(f"unknown topology {topology!r} (choose from "
+                             f"{', '.join(TOPOLOGIES)})")
+        if topology == "p2p" and splitting:
+            raise ValueError("splitting a layer across cores needs a router fabric: "
+                             "topology crossbar or mesh")
         self.lanes = lanes
         self.burst = burst
         self.fifo_depth = fifo_depth
+        self.topology = topology
+        self.max_neurons_per_core = max_neurons_per_core
+        self.splits = dict(splits or {})
+        self.link_depth = link_depth
+        self.barrier = barrier
 
     def to_dict(self):
-        return {"lanes": self.lanes, "burst": self.burst, "fifo_depth": self.fifo_depth}
+        out = {"lanes": self.lanes, "burst": self.burst, "fifo_depth": self.fifo_depth,
+               "topology": self.topology}
+        if self.topology != "p2p":
+            out |= {"max_neurons_per_core": self.max_neurons_per_core,
+                    "splits": self.splits}
+        if self.topology == "mesh":
+            out |= {"link_depth": self.link_depth, "barrier": self.barrier}
+        return out
 
 
 class NetworkTop(wiring.Component):
@@ -64,17 +101,21 @@ class NetworkTop(wiring.Component):
             "i_events": In(stream.Signature(graph.nodes["input"].layout)),
             "o_events": Out(stream.Signature(graph.nodes[graph.output].layout)),
         })
-        # Each layer type builds its own block (hwgen.layers).
-        self.cores = {node.name: node.layer.core(node, graph, self._options)
-                      for node in graph.layers}
+        # Each layer type builds its own block (hwgen.layers): one per core, a core holding
+        # the whole layer or, with a fabric, a slice of its neurons.
+        self.cores = {}
         for node in graph.layers:
-            # wiring.connect compares payload widths only: a block whose fields are split
-            # otherwise than the graph says would connect and misread every event.
-            core = self.cores[node.name]
-            if (core.i_events.p.shape() != graph.in_layout(node.name)
-                    or core.o_events.p.shape() != node.layout):
-                raise AssertionError(f"layer '{node.name}': the {node.layer.type_name} "
-                                     "block's event layouts differ from the network graph's")
+            for part in graph.cores(node.name):
+                layer = (node.layer if part.size == node.size
+                         else node.layer.split(part.start, part.start + part.size))
+                core = layer.core(node, graph, self._options)
+                # wiring.connect compares payload widths only: a block whose fields are
+                # split otherwise than the graph says would connect and misread every event.
+                if (core.i_events.p.shape() != graph.in_layout(node.name)
+                        or core.o_events.p.shape() != event_layout(part.size, node.event_max)):
+                    raise AssertionError(f"layer '{node.name}': the {node.layer.type_name} "
+                                         "block's event layouts differ from the network graph's")
+                self.cores[part.name] = core
 
     @property
     def input_layout(self):
@@ -86,6 +127,9 @@ class NetworkTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        if self.graph.fabric is not None:
+            elaborate_fabric(m, self)
+            return m
         graph, opts = self.graph, self._options
 
         # Each source's stream (the network input, or a core's FIFO output).

@@ -5,6 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..aer import event_layout
+from .round_robin import RoundRobin
 
 __all__ = ["EventMerge"]
 
@@ -52,23 +53,9 @@ class EventMerge(wiring.Component):
         all_ticked = ticked == (1 << count) - 1
         wants = [src.valid & ~ticked[k] for k, src in enumerate(inputs)]
 
-        # The input served this cycle: the held one, else round-robin after `last`.
-        held = Signal()                 # the output stalled last cycle on input `sel_held`
-        sel_held = Signal(range(count))
-        last = Signal(range(count))
-        sel = Signal(range(count))
-        chosen = Signal()
-        with m.If(held):
-            m.d.comb += [sel.eq(sel_held), chosen.eq(1)]
-        with m.Else():
-            with m.Switch(last):
-                for first in range(count):
-                    with m.Case(first):
-                        order = [(first + 1 + i) % count for i in range(count)]
-                        for i, k in enumerate(order):
-                            with m.If(wants[k]) if i == 0 else m.Elif(wants[k]):
-                                m.d.comb += [sel.eq(k), chosen.eq(1)]
-
+        # The input served this cycle: the held one, else round-robin after the last.
+        rr = RoundRobin(m, wants)
+        sel, chosen = rr.sel, rr.chosen
         with m.If(all_ticked):
             self.send_tick(m, ticked)
         with m.Elif(chosen):
@@ -77,8 +64,8 @@ class EventMerge(wiring.Component):
                     with m.Case(k):
                         self.serve(m, k, ticked)
                         with m.If(src.ready):
-                            m.d.sync += last.eq(k)
-        m.d.sync += [held.eq(o.valid & ~o.ready & ~all_ticked), sel_held.eq(sel)]
+                            rr.served(m, k)
+        rr.hold(m, o.valid & ~o.ready & ~all_ticked)
         return m
 
     def send_tick(self, m, ticked):

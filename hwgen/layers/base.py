@@ -107,6 +107,14 @@ class Layer:
 
     # --- hardware ---------------------------------------------------------------------
 
+    #: Whether :meth:`split` can spread the layer over several cores.
+    splittable: ClassVar[bool] = False
+
+    def split(self, start, stop):
+        """The layer restricted to its neurons ``start .. stop - 1`` (same inputs): what one
+        core holds when a router fabric spreads the layer over several."""
+        raise NotImplementedError(f"a {self.type_name} layer cannot be split")
+
     def core(self, node, graph, options):
         """The hardware block of this layer: a ``wiring.Component`` with ``i_events``
         (its concatenated input, :meth:`hwgen.graph.NetworkGraph.in_layout`) and

@@ -1,7 +1,7 @@
 """The ``dense`` layer type: every input axon reaches every neuron through a weight
 (DESIGN.md sections 3 and 4); in hardware a :class:`~hwgen.core.neuron_core.NeuronCore`."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -64,6 +64,12 @@ class DenseLayer(Layer):
     @property
     def spike_max(self):
         return self.neuron.max_spikes
+
+    splittable = True
+
+    def split(self, start, stop):
+        # Neuron i of the slice is neuron start + i of the layer: its weight row and bias.
+        return replace(self, weights=self.weights[start:stop], bias=self.bias[start:stop])
 
     def golden_step(self, x, state):
         return dense_step(self, x, state)

@@ -92,7 +92,8 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
     text, top = generate_verilog(model, options)
     graph = top.graph
     streams = graph.streams()
-    recorded = ["i_events", *(graph.spike_probe(node.name) for node in graph.layers),
+    probes = {node.name: graph.spike_probes(node.name) for node in graph.layers}
+    recorded = ["i_events", *(path for layer in probes.values() for path, _ in layer),
                 "o_events"]
     words = input_words(x, event_layout(model.input_size, model.input_max), seed, junk)
     words.tofile(build_dir / "words.bin")
@@ -144,13 +145,17 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
     handshakes = read_handshakes(files["events"])
     decoded = {s["path"]: _decode(handshakes, s, n, t) for s in run["streams"]
                if s["record"] >= 0}
-    spikes = {node.name: decoded[graph.spike_probe(node.name)][0] for node in graph.layers}
+    # A layer split over several cores: its slices side by side; it has finished a
+    # timestep when its last core has.
+    spikes = {name: np.concatenate([decoded[path][0] for path, _ in layer], axis=-1)
+              for name, layer in probes.items()}
+    tick_cycles = {name: np.max([decoded[path][1] for path, _ in layer], axis=0)
+                   for name, layer in probes.items()}
     info = {"cycles": int(summary["cycles"]), "seconds": float(summary["seconds"]),
             "build_seconds": build_seconds, "engine": engine,
             "out_spikes": decoded["o_events"][0],
             "in_tick_cycles": decoded["i_events"][1],
-            "tick_cycles": {node.name: decoded[graph.spike_probe(node.name)][1]
-                            for node in graph.layers}}
+            "tick_cycles": tick_cycles}
     if not batched:
         spikes = {k: v[0] for k, v in spikes.items()}
         info["out_spikes"] = info["out_spikes"][0]
