@@ -21,7 +21,13 @@ def _progress(msg):
 
 def _options(args):
     from .network import GenerateOptions
-    return GenerateOptions(lanes=args.lanes, burst=args.burst, fifo_depth=args.fifo_depth)
+    try:
+        return GenerateOptions(lanes=args.lanes, burst=args.burst, fifo_depth=args.fifo_depth,
+                               topology=args.topology,
+                               max_neurons_per_core=args.max_neurons_per_core,
+                               splits=dict(args.split or ()))
+    except ValueError as exc:
+        args.parser.error(str(exc))
 
 
 def _add_generator_options(p):
@@ -32,6 +38,15 @@ def _add_generator_options(p):
                    help="send graded spikes as bursts of binary events")
     g.add_argument("--fifo-depth", type=_non_negative, default=16, metavar="N",
                    help="FIFO entries after each core, 0 for none (default 16)")
+    g.add_argument("--topology", choices=("p2p", "crossbar", "mesh"), default=None,
+                   help="how cores are connected: point to point (one core per layer), "
+                   "a crossbar router, or a 2D mesh of routers (default p2p, or crossbar "
+                   "when a layer is split)")
+    g.add_argument("--max-neurons-per-core", type=_count, default=None, metavar="N",
+                   help="split every layer larger than N neurons over several cores")
+    g.add_argument("--split", type=_layer_split, action="append", metavar="LAYER=K",
+                   help="split LAYER over K cores (repeatable; wins over "
+                   "--max-neurons-per-core for that layer)")
 
 
 def _add_sim_options(p, default_sim, simulators=("golden", "verilator", "icarus")):
@@ -252,7 +267,7 @@ def _parser():
     g.add_argument("model", type=Path, metavar="MODEL.yaml")
     g.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
     _add_generator_options(g)
-    g.set_defaults(func=cmd_generate)
+    g.set_defaults(func=cmd_generate, parser=g)
 
     s = sub.add_parser("simulate", help="spikes of every layer for the given inputs")
     s.add_argument("model", type=Path, metavar="MODEL.yaml")
@@ -287,7 +302,7 @@ def _parser():
     b.add_argument("--seed", type=_non_negative, default=0,
                    help="seed of the self-test inputs")
     _add_generator_options(b)
-    b.set_defaults(func=cmd_build)
+    b.set_defaults(func=cmd_build, parser=b)
 
     n = sub.add_parser("import-nir", help="a quantized model from a NIR graph")
     n.add_argument("graph", type=Path, metavar="GRAPH.nir")
@@ -318,6 +333,17 @@ def _at_least(lowest):
 
 _count = _at_least(1)
 _non_negative = _at_least(0)
+
+
+def _layer_split(text):
+    name, sep, count = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"must be LAYER=K, got {text!r}")
+    try:
+        return name, _count(count)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(
+            f"the number of cores in {text!r} must be an integer >= 1") from None
 
 
 def _count_or_all(text):

@@ -58,6 +58,24 @@ class Route:
     base: int
 
 
+@dataclass(frozen=True)
+class RouterPlan:
+    """One router: ``inputs`` and ``outputs`` are its ports in order, each
+    ``("source", name)`` / ``("deliver", destination)`` for a tile's own port or
+    ``("link", port)`` for a mesh neighbour (``port`` in :data:`MESH_PORTS`); ``table[src]``
+    is the set of output indexes a packet of source ``src`` leaves by."""
+    name: str
+    inputs: tuple
+    outputs: tuple
+    table: tuple
+    tile: tuple = None      # (x, y) on a mesh
+
+    @property
+    def table_bits(self):
+        """The routing table's size: one row per source id, one bit per output port."""
+        return len(self.table) * len(self.outputs)
+
+
 def split_sizes(size, parts):
     """``parts`` slice sizes of a layer of ``size`` neurons, as equal as possible, larger
     first (a split of 10 into 4 is 3, 3, 2, 2)."""
@@ -150,18 +168,34 @@ class FabricPlan:
     def max_value(self):
         return max(self.source_event_max.values())
 
-    def sinks(self):
-        """Cores whose events nobody reads, and the output: what finishes a timestep last."""
-        fed = {r.src for r in self.routes if r.dest != "output"}
-        return [s.name for s in self.cores if self.sources.index(s.name) not in fed
-                and not self.routes_from(self.sources.index(s.name))]
-
-    # --- crossbar ----------------------------------------------------------------------
-
-    def crossbar_table(self):
-        """Per source id, the set of destination indexes (output ports) it reaches."""
-        return [sorted(self.destinations.index(r.dest) for r in self.routes_from(src))
-                for src in range(len(self.sources))]
+    def routers(self):
+        """Every router of the fabric (:class:`RouterPlan`)."""
+        if self.topology == "crossbar":
+            table = tuple(frozenset(self.destinations.index(r.dest)
+                                    for r in self.routes_from(src))
+                          for src in range(len(self.sources)))
+            return [RouterPlan("router", tuple(("source", n) for n in self.sources),
+                               tuple(("deliver", d) for d in self.destinations), table)]
+        links = self.mesh_links()
+        on_tile = {}
+        for name, xy in self.tile.items():
+            on_tile.setdefault(xy, []).append(name)
+        out = []
+        for xy, table in self.mesh_tables.items():
+            names = on_tile.get(xy, [])
+            ins = [("source", n) for n in names if n in self.sources]
+            ins += [("link", p) for p in MESH_PORTS[1:]
+                    if (self.neighbour(xy, p), self.opposite(p)) in links]
+            used = [p for p in MESH_PORTS if any(p in ports for ports in table.values())]
+            if not ins and not used:
+                continue
+            dest = next((n for n in names if n in self.destinations), None)
+            outs = [("deliver", dest) if p == "local" else ("link", p) for p in used]
+            rows = tuple(frozenset(used.index(p) for p in table.get(src, ()))
+                         for src in range(len(self.sources)))
+            out.append(RouterPlan(f"router_{xy[0]}_{xy[1]}", tuple(ins), tuple(outs), rows,
+                                  xy))
+        return out
 
     # --- mesh ----------------------------------------------------------------------------
 
@@ -233,11 +267,19 @@ class FabricPlan:
                         "base": r.base} for r in self.routes],
         }
         if self.topology == "mesh":
-            out["mesh"] = {
-                "width": self.width, "height": self.height,
-                "tiles": {name: list(xy) for name, xy in self.tile.items()},
-                "tables": {f"{x},{y}": {self.sources[src]: sorted(ports)
-                                        for src, ports in sorted(table.items())}
-                           for (x, y), table in self.mesh_tables.items() if table},
-            }
+            out["mesh"] = {"width": self.width, "height": self.height,
+                           "tiles": {name: list(xy) for name, xy in self.tile.items()}}
+        # Each router's ports and routing table: per source, the output ports it leaves by.
+        out["routers"] = {
+            r.name: {"inputs": [_port_name(p) for p in r.inputs],
+                     "outputs": [_port_name(p) for p in r.outputs],
+                     "table": {self.sources[src]: [_port_name(r.outputs[j]) for j in sorted(row)]
+                               for src, row in enumerate(r.table) if row},
+                     "table_bits": r.table_bits}
+            for r in self.routers()}
         return out
+
+
+def _port_name(port):
+    kind, name = port
+    return {"source": f"from {name}", "deliver": f"to {name}", "link": name}[kind]

@@ -11,7 +11,6 @@ from .core.packet_deliver import PacketDeliver
 from .core.packet_inject import PacketInject
 from .core.router import LINK, Deliver, Router
 from .core.timestep_gate import TimestepGate
-from .fabric import MESH_PORTS
 
 __all__ = ["elaborate_fabric"]
 
@@ -64,56 +63,25 @@ def elaborate_fabric(m, top):
         wiring.connect(m, deliver.o_events, sink)
         delivered[dest] = deliver.i_packets
 
-    def expects(dest):
-        return Deliver(route.src for route in plan.routes_to(dest))
-
-    if plan.topology == "crossbar":
-        router = Router(layout, len(plan.sources),
-                        [expects(dest) for dest in plan.destinations],
-                        plan.crossbar_table())
-        m.submodules.router = router
-        for k, name in enumerate(plan.sources):
-            wiring.connect(m, packets[name], getattr(router, f"i_{k}"))
-        for j, dest in enumerate(plan.destinations):
-            wiring.connect(m, getattr(router, f"o_{j}"), delivered[dest])
-    else:
-        _mesh(m, plan, layout, opts, packets, delivered, expects)
-
-
-def _mesh(m, plan, layout, opts, packets, delivered, expects):
-    """A router per tile; links only where a multicast tree runs."""
-    links = plan.mesh_links()
-    on_tile = {}
-    for name, xy in plan.tile.items():
-        on_tile.setdefault(xy, []).append(name)
-    # The stream arriving at each router input and leaving each router output, by
-    # (tile, port): filled as the routers are made, connected at the end.
+    # Routers, and the links between mesh routers.
     arriving, leaving = {}, {}
-    for xy, table in plan.mesh_tables.items():
-        names = on_tile.get(xy, [])
-        ins = [("local", packets[n]) for n in names if n in packets]
-        ins += [(p, None) for p in MESH_PORTS[1:]
-                if (plan.neighbour(xy, p), plan.opposite(p)) in links]
-        outs = [p for p in MESH_PORTS if any(p in ports for ports in table.values())]
-        if not outs:
-            # Nothing leaves this tile's router: what enters is a core nobody reads.
-            for _, stream_ in ins:
-                m.d.comb += stream_.ready.eq(1)
-            continue
-        dest = next((n for n in names if n in delivered), None)
-        kinds = [expects(dest) if p == "local" else LINK for p in outs]
-        rows = [{outs.index(p) for p in table.get(src, ())} for src in range(len(plan.sources))]
-        router = Router(layout, len(ins), kinds, rows, buffer_depth=opts.link_depth)
-        m.submodules[f"router_{xy[0]}_{xy[1]}"] = router
-        for k, (p, stream_) in enumerate(ins):
-            if p == "local":
-                wiring.connect(m, stream_, getattr(router, f"i_{k}"))
+    for spec in plan.routers():
+        kinds = [Deliver(r.src for r in plan.routes_to(name)) if kind == "deliver" else LINK
+                 for kind, name in spec.outputs]
+        # Between routers a FIFO at every input: no ready path runs router to router.
+        depth = opts.link_depth if plan.topology == "mesh" else 0
+        router = Router(layout, len(spec.inputs), kinds, spec.table, buffer_depth=depth)
+        m.submodules[spec.name] = router
+        xy = spec.tile
+        for k, (kind, name) in enumerate(spec.inputs):
+            if kind == "source":
+                wiring.connect(m, packets[name], getattr(router, f"i_{k}"))
             else:
-                arriving[(xy, p)] = getattr(router, f"i_{k}")
-        for j, p in enumerate(outs):
-            if p == "local":
-                wiring.connect(m, getattr(router, f"o_{j}"), delivered[dest])
+                arriving[(xy, name)] = getattr(router, f"i_{k}")
+        for j, (kind, name) in enumerate(spec.outputs):
+            if kind == "deliver":
+                wiring.connect(m, getattr(router, f"o_{j}"), delivered[name])
             else:
-                leaving[(xy, p)] = getattr(router, f"o_{j}")
-    for (xy, p), out in leaving.items():
-        wiring.connect(m, out, arriving[(plan.neighbour(xy, p), plan.opposite(p))])
+                leaving[(xy, name)] = getattr(router, f"o_{j}")
+    for (xy, port), out in leaving.items():
+        wiring.connect(m, out, arriving[(plan.neighbour(xy, port), plan.opposite(port))])

@@ -82,6 +82,11 @@ class Router(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n_out = len(self._outputs)
+        if n_out == 0:
+            # Routes nowhere (a core nobody reads): take every packet.
+            for k in range(self._inputs):
+                m.d.comb += getattr(self, f"i_{k}").ready.eq(1)
+            return m
 
         # Each input's head packet (through its FIFO, if any) and its row of the table.
         m.submodules.table = table = Memory(shape=unsigned(n_out), depth=len(self._table),
