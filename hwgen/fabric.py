@@ -68,6 +68,7 @@ class RouterPlan:
     inputs: tuple
     outputs: tuple
     table: tuple
+    arrivals: tuple         # per input, the source ids whose packets arrive there
     tile: tuple = None      # (x, y) on a mesh
 
     @property
@@ -175,7 +176,8 @@ class FabricPlan:
                                     for r in self.routes_from(src))
                           for src in range(len(self.sources)))
             return [RouterPlan("router", tuple(("source", n) for n in self.sources),
-                               tuple(("deliver", d) for d in self.destinations), table)]
+                               tuple(("deliver", d) for d in self.destinations), table,
+                               tuple(frozenset({k}) for k in range(len(self.sources))))]
         links = self.mesh_links()
         on_tile = {}
         for name, xy in self.tile.items():
@@ -193,8 +195,16 @@ class FabricPlan:
             outs = [("deliver", dest) if p == "local" else ("link", p) for p in used]
             rows = tuple(frozenset(used.index(p) for p in table.get(src, ()))
                          for src in range(len(self.sources)))
+            arrivals = []
+            for kind, name in ins:
+                if kind == "source":
+                    arrivals.append(frozenset({self.sources.index(name)}))
+                else:           # what the neighbour there sends this way
+                    sender = self.mesh_tables[self.neighbour(xy, name)]
+                    arrivals.append(frozenset(src for src, ports in sender.items()
+                                              if self.opposite(name) in ports))
             out.append(RouterPlan(f"router_{xy[0]}_{xy[1]}", tuple(ins), tuple(outs), rows,
-                                  xy))
+                                  tuple(arrivals), xy))
         return out
 
     # --- mesh ----------------------------------------------------------------------------

@@ -70,7 +70,8 @@ def elaborate_fabric(m, top):
                  for kind, name in spec.outputs]
         # Between routers a FIFO at every input: no ready path runs router to router.
         depth = opts.link_depth if plan.topology == "mesh" else 0
-        router = Router(layout, len(spec.inputs), kinds, spec.table, buffer_depth=depth)
+        router = Router(layout, len(spec.inputs), kinds, spec.table, buffer_depth=depth,
+                        arrivals=spec.arrivals)
         m.submodules[spec.name] = router
         xy = spec.tile
         for k, (kind, name) in enumerate(spec.inputs):

@@ -19,6 +19,12 @@ class Deliver:
     ``expected`` (source ids) of one timestep, absorbs their ticks and sends one tick of
     its own once every expected source has sent one. A source that has sent its tick is
     not served again until then, so no packet of timestep ``t + 1`` passes a tick of ``t``.
+
+    Held means held at the head of its input: where several sources share an input (a
+    mesh link), a packet of ``t + 1`` there blocks the others' packets of ``t`` behind it.
+    So on a shared input the expected sources must send all of timestep ``t`` before any
+    of ``t + 1``; the mesh's timestep gate guarantees it (``docs/fabric.md``). On the
+    crossbar every source has its own input and nothing is required.
     """
 
     def __init__(self, expected):
@@ -52,7 +58,13 @@ class Router(wiring.Component):
         ``table[src]``: the output ports of source ``src``'s packets.
     buffer_depth : int
         Entries of a FIFO at each input (0: none). Between routers, at least 2, so that
-        no ``ready`` runs combinationally from one router into the next and back.
+        no ``ready`` runs combinationally from one router into the next and back (3 moves
+        a packet per cycle: amaranth's 2-entry buffered FIFO takes one every other cycle).
+    arrivals : list of sets, optional
+        Per input, the source ids whose packets can arrive there (default: any). The
+        router only builds the paths from an input to the outputs those sources' rows
+        name: on an X-Y mesh most of the 25 input-output pairs never carry a packet, and
+        an input that only one source uses needs no table lookup.
 
     Members
     -------
@@ -60,12 +72,18 @@ class Router(wiring.Component):
     o_<j> : Out(stream.Signature(layout)), one per output
     """
 
-    def __init__(self, layout, inputs, outputs, table, buffer_depth=0):
+    def __init__(self, layout, inputs, outputs, table, buffer_depth=0, arrivals=None):
         self._layout = layout
         self._inputs = inputs
         self._outputs = list(outputs)
         self._table = [set(row) for row in table]
         self._depth = buffer_depth
+        everyone = set(range(len(self._table)))
+        self._arrivals = [set(a) for a in arrivals] if arrivals else [everyone] * inputs
+        if len(self._arrivals) != inputs or any(not a <= everyone for a in self._arrivals):
+            raise ValueError("arrivals must name, per input, source ids of the table")
+        # The outputs each input can reach: the only input-output paths built.
+        self._reach = [set().union(*(self._table[s] for s in a)) for a in self._arrivals]
         for row in self._table:
             if not row <= set(range(len(self._outputs))):
                 raise ValueError(f"routing table names output {max(row)} of "
@@ -89,8 +107,7 @@ class Router(wiring.Component):
             return m
 
         # Each input's head packet (through its FIFO, if any) and its row of the table.
-        m.submodules.table = table = Memory(shape=unsigned(n_out), depth=len(self._table),
-                                            init=self.table_masks)
+        table = None
         heads, masks = [], []
         for k in range(self._inputs):
             port = getattr(self, f"i_{k}")
@@ -99,11 +116,20 @@ class Router(wiring.Component):
                 m.submodules[f"in_{k}"] = fifo
                 wiring.connect(m, wiring.flipped(port), fifo.i_events)
                 port = fifo.o_events
-            # A read port without a clock: the table is a small ROM in logic.
-            lookup = table.read_port(domain="comb")
-            m.d.comb += lookup.addr.eq(port.p.src)
             heads.append(port)
-            masks.append(lookup.data)
+            if len(self._arrivals[k]) == 1:
+                # One source arrives here (a crossbar input, a tile's own port): its row.
+                masks.append(Const(self.table_masks[min(self._arrivals[k])], n_out))
+                continue
+            # A read port without a clock: the table is a small ROM in logic; the bits of
+            # outputs this input never reaches are constant 0, so no logic is built.
+            if table is None:
+                m.submodules.table = table = Memory(
+                    shape=unsigned(n_out), depth=len(self._table), init=self.table_masks)
+            lookup = table.read_port(domain="comb")
+            reach = Const(sum(1 << j for j in self._reach[k]), n_out)
+            m.d.comb += lookup.addr.eq(port.p.src)
+            masks.append(lookup.data & reach)
 
         # taken[k]: the outputs that took input k's head already; took[k][j]: output j
         # takes it this cycle.
@@ -113,6 +139,8 @@ class Router(wiring.Component):
 
         for j, kind in enumerate(self._outputs):
             o = getattr(self, f"o_{j}")
+            if not self._candidates(j):
+                continue            # no source's row names it: never valid
             if isinstance(kind, Deliver):
                 self._deliver(m, j, kind, o, heads, masks, taken, took)
             else:
@@ -127,20 +155,25 @@ class Router(wiring.Component):
                 m.d.sync += taken[k].eq(Mux(done, 0, taken[k] | now))
         return m
 
+    def _candidates(self, j):
+        """The inputs that can send to output ``j``."""
+        return [k for k in range(self._inputs) if j in self._reach[k]]
+
     def _wants(self, j, heads, masks, taken):
-        return [h.valid & masks[k][j] & ~taken[k][j] for k, h in enumerate(heads)]
+        return [heads[k].valid & masks[k][j] & ~taken[k][j] for k in self._candidates(j)]
 
     def _link(self, m, j, o, heads, masks, taken, took):
         """An output towards another router: packets (ticks too) pass unchanged."""
         rr = RoundRobin(m, self._wants(j, heads, masks, taken), prefix=f"o{j}_")
         with m.If(rr.chosen):
             with m.Switch(rr.sel):
-                for k, head in enumerate(heads):
-                    with m.Case(k):
+                for i, k in enumerate(self._candidates(j)):
+                    head = heads[k]
+                    with m.Case(i):
                         m.d.comb += [o.valid.eq(1), o.payload.eq(head.payload),
                                      took[k][j].eq(o.ready)]
                         with m.If(o.ready):
-                            rr.served(m, k)
+                            rr.served(m, i)
         rr.hold(m, o.valid & ~o.ready)
 
     def _deliver(self, m, j, kind, o, heads, masks, taken, took):
@@ -149,8 +182,8 @@ class Router(wiring.Component):
         ticked = Signal(n_src, name=f"o{j}_ticked")     # sources whose tick was taken
         expected = Const(sum(1 << s for s in kind.expected), n_src)
         all_ticked = (ticked & expected) == expected
-        wants = [w & ~ticked.bit_select(h.p.src, 1)
-                 for w, h in zip(self._wants(j, heads, masks, taken), heads)]
+        wants = [w & ~ticked.bit_select(heads[k].p.src, 1)
+                 for w, k in zip(self._wants(j, heads, masks, taken), self._candidates(j))]
         rr = RoundRobin(m, wants, prefix=f"o{j}_")
         with m.If(all_ticked):
             m.d.comb += [o.valid.eq(1), o.p.tick.eq(1)]
@@ -158,16 +191,17 @@ class Router(wiring.Component):
                 m.d.sync += ticked.eq(0)
         with m.Elif(rr.chosen):
             with m.Switch(rr.sel):
-                for k, head in enumerate(heads):
-                    with m.Case(k):
+                for i, k in enumerate(self._candidates(j)):
+                    head = heads[k]
+                    with m.Case(i):
                         with m.If(head.p.tick):
                             # Absorbed here: the merged tick goes out when all are in.
                             m.d.comb += took[k][j].eq(1)
                             m.d.sync += ticked.bit_select(head.p.src, 1).eq(1)
-                            rr.served(m, k)
+                            rr.served(m, i)
                         with m.Else():
                             m.d.comb += [o.valid.eq(1), o.payload.eq(head.payload),
                                          took[k][j].eq(o.ready)]
                             with m.If(o.ready):
-                                rr.served(m, k)
+                                rr.served(m, i)
         rr.hold(m, o.valid & ~o.ready & ~all_ticked)
