@@ -13,6 +13,9 @@ Workloads (all seeded, so every run measures the same thing):
    digits model, a 784-128-10 model), builds timed apart.
 4. Resources and Fmax: the bundled example's self-test top on iCEBreaker (UP5K) and
    ULX3S (ECP5-85F), from yosys and nextpnr.
+5. Router fabric (``scripts/fabric_bench.py``): the speed-up of splitting a 784 -> 128
+   layer over 1, 2, 4, 8 cores; router throughput at saturation; latency through 1, 2, 4
+   hops; router size per port on iCE40 and ECP5 against Hoplite.
 
 Usage: .venv/bin/python scripts/bench.py [--skip-builds] [--only SECTION ...] [--out docs/]
 """
@@ -36,6 +39,9 @@ from hwgen.sim.cosim import run_rtl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rtl_tests"))
 from random_models import dense_mlp  # noqa: E402  (the tests' model generators)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fabric_bench import bench_fabric  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "synthetic" / "synthetic.yaml"
@@ -276,11 +282,44 @@ def markdown(res):
             [[r["board"], r["device"], r["lanes"], r["LUT"], r["FF"], r["BRAM"], r["DSP"],
               r["fmax_mhz"], r["clock_mhz"], "yes" if r["timing_met"] else "no"]
              for r in b["runs"]])
+    if res.get("fabric"):
+        lines += fabric_markdown(res["fabric"])
     return "\n".join(lines) + "\n"
 
 
+def fabric_markdown(fab):
+    """The router fabric's section (docs/fabric.md explains the design)."""
+    sp = fab["split"]
+    lines = ["", "## Router fabric", "", "How the fabric works: [fabric.md](fabric.md).", "",
+             "### Splitting a wide layer over cores", "", f"Workload: {sp['workload']}.", ""]
+    lines += _table(["topology", "cores", "cycles per timestep", "speed-up (vs crossbar, 1 core)"],
+                    [[r["topology"], r["cores"], r["cycles_per_timestep"], f"{r['speedup']}x"]
+                     for r in sp["runs"]])
+    th = fab["throughput"]
+    lines += ["", "### Router throughput at saturation", "", f"Workload: {th['workload']}.", ""]
+    lines += _table(["traffic", "input FIFO", "packets out per output", "packets/cycle/used port"],
+                    [[r["traffic"], r["input_fifo"], ", ".join(map(str, r["packets_out"])),
+                      r["per_used_output_per_cycle"]] for r in th["runs"]])
+    la = fab["latency"]
+    lines += ["", "### Latency through hops", "", f"Workload: {la['workload']}.", ""]
+    lines += _table(["hops", "cycles"], [[r["hops"], r["cycles"]] for r in la["runs"]])
+    sz = fab["size"]
+    h = sz["hoplite"]
+    lines += ["", "### Router size", "", f"Workload: {sz['workload']}.", ""]
+    lines += _table(["sources", "family", "input FIFO", "LUT", "FF", "BRAM", "LUT/port", "FF/port"],
+                    [[r["sources"], r["family"], r["input_fifo"], r["LUT"], r["FF"], r["BRAM"],
+                      r["LUT_per_port"], r["FF_per_port"]] for r in sz["runs"]])
+    lines += ["", f"Hoplite for comparison: {h['LUT']} LUTs + {h['FF']} FFs per router "
+              f"({h['payload_bits']}-bit payload; {h['source']}); its figures, its device."]
+    return lines
+
+
+def _fabric():
+    return bench_fabric(BUILD, log)
+
+
 SECTIONS = {"cycle_model": bench_cycle_model, "synops": bench_synops,
-            "sim_speed": bench_sim_speed, "builds": bench_builds}
+            "sim_speed": bench_sim_speed, "builds": bench_builds, "fabric": _fabric}
 
 
 def main():
