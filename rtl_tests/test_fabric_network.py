@@ -5,7 +5,7 @@ and the deadlock the mesh's timestep gate prevents."""
 
 import numpy as np
 import pytest
-from conftest import SEED, assert_bit_exact, build_dir_for
+from conftest import ROOT, SEED, assert_bit_exact, build_dir_for, simulators
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from random_models import dense_mlp, models
@@ -13,7 +13,7 @@ from random_models import dense_mlp, models
 from hwgen.fabric import FabricPlan
 from hwgen.graph import NetworkGraph
 from hwgen.inputs import random_inputs
-from hwgen.model import model_from_dict
+from hwgen.model import load_model, model_from_dict
 from hwgen.network import GenerateOptions
 from hwgen.sim.cosim import SimError, run_rtl
 
@@ -98,3 +98,14 @@ def test_the_deadlock_case_passes_with_the_gate_and_on_the_crossbar(topology, bu
     assert_bit_exact(model, x, "verilator", build_dir,
                      GenerateOptions(topology=topology, lanes=8, fifo_depth=2),
                      stall_in=0, stall_out=0)
+
+
+@pytest.mark.parametrize("sim", simulators())
+@pytest.mark.parametrize("topology", ["crossbar", "mesh"])
+def test_example_split_on_both_simulators(sim, topology, build_dir):
+    """The synthetic example in cores of at most 8 neurons: the generated fabric is plain
+    Verilog that both simulators run (the cocotb bench on Icarus), bit-exact."""
+    model = load_model(ROOT / "examples" / "synthetic" / "synthetic.yaml")
+    x = random_inputs(model, samples=2, seed=SEED)
+    assert_bit_exact(model, x, sim, build_dir,
+                     GenerateOptions(topology=topology, max_neurons_per_core=8))
