@@ -38,7 +38,8 @@ class Router(wiring.Component):
     ``len(outputs)`` ports by a routing table.
 
     The table is a memory of one row per source id: the set of output ports a packet of
-    that source leaves by. A packet is copied to each of them (multicast) and leaves its
+    that source leaves by (an input where only one source arrives uses that row as a
+    constant: no lookup). A packet is copied to each of them (multicast) and leaves its
     input once every one of them has taken it, each in its own cycle. Every output port
     chooses among the inputs that want it round-robin, so no input starves, and holds its
     choice while it stalls. Nothing is dropped or duplicated; back-pressure reaches the
