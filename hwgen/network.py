@@ -12,10 +12,10 @@ from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .aer import event_layout
 from .core.event_broadcast import EventBroadcast
 from .core.event_fifo import EventFIFO
 from .core.event_merge import EventMerge
-from .aer import event_layout
 from .fabric import TOPOLOGIES
 from .fabric_top import elaborate_fabric
 from .graph import OUTPUT_PORT, NetworkGraph

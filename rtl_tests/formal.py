@@ -19,10 +19,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+from amaranth.asserts import AnySeq
 from amaranth.back import rtlil
-from amaranth.hdl import Elaboratable, Fragment, Signal
+from amaranth.hdl import Assert, Assume, Elaboratable, Fragment, Signal
 
-__all__ = ["ROOT", "elaborated", "internal", "prove"]
+__all__ = ["ROOT", "elaborated", "fire", "free_sink", "free_source", "holds", "internal",
+           "past", "prove"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM = "formal"    # amaranth.lib.fifo adds its own pointer invariants on this platform
@@ -176,3 +178,41 @@ def _failures(log, rtlil_path):
     if not lines:   # an error of the tools, not of the design: show what they said
         lines = [line for line in log.splitlines() if "error" in line.lower()][:20]
     return "\n".join(lines)
+
+
+# --- the stream contract, shared by the proofs -------------------------------------------
+
+def past(m, value, name):
+    """``value`` one cycle ago (reset value after a reset: nothing is claimed across it)."""
+    was = Signal(value.shape(), name=name)
+    m.d.sync += was.eq(value)
+    return was
+
+
+def fire(stream):
+    return stream.valid & stream.ready
+
+
+def holds(m, stream, name, check):
+    """``check`` (Assume on inputs, Assert on outputs) the stream contract: once valid and
+    not ready, next cycle still valid with the same payload. Returns ("it stalled last
+    cycle", "its payload bits last cycle")."""
+    stalled = past(m, stream.valid & ~stream.ready, f"{name}_stalled")
+    payload = past(m, stream.payload.as_value(), f"{name}_stalled_payload")
+    m.d.comb += check(~stalled | (stream.valid & (stream.payload.as_value() == payload)),
+                      f"{name} holds")
+    return stalled, payload
+
+
+def free_source(m, stream, name):
+    """A free producer that keeps the protocol; returns :func:`holds`'s pair."""
+    m.d.comb += [stream.valid.eq(AnySeq(1)),
+                 stream.payload.eq(AnySeq(len(stream.payload.as_value())))]
+    return holds(m, stream, name, Assume)
+
+
+def free_sink(m, stream, name):
+    """A free consumer; the block must keep the protocol towards it. Returns
+    :func:`holds`'s pair."""
+    m.d.comb += stream.ready.eq(AnySeq(1))
+    return holds(m, stream, name, Assert)

@@ -12,49 +12,13 @@ runs its proof is about, and the last test shows that the harness fails a broken
 
 import pytest
 from amaranth.asserts import AnySeq
-from amaranth.hdl import Array, Assert, Assume, Cat, Cover, Module, Mux, Signal
-from formal import elaborated, internal, prove
+from amaranth.hdl import Array, Assert, Cat, Cover, Module, Mux, Signal
+from formal import elaborated, fire, free_sink, free_source, internal, past, prove
 
 from hwgen.aer import event_layout
 from hwgen.core.event_broadcast import EventBroadcast
 from hwgen.core.event_fifo import EventFIFO
 from hwgen.core.event_merge import EventMerge
-
-
-def _past(m, value, name):
-    """``value`` one cycle ago (reset value after a reset: nothing is claimed across it)."""
-    past = Signal(value.shape(), name=name)
-    m.d.sync += past.eq(value)
-    return past
-
-
-def _fire(stream):
-    return stream.valid & stream.ready
-
-
-def _holds(m, stream, name, check):
-    """``check`` (Assume on inputs, Assert on outputs) the stream contract: once valid and
-    not ready, next cycle still valid with the same payload."""
-    stalled = _past(m, stream.valid & ~stream.ready, f"{name}_stalled")
-    payload = _past(m, stream.payload, f"{name}_stalled_payload")
-    m.d.comb += check(~stalled | (stream.valid & (stream.payload.as_value() ==
-                                                  payload.as_value())), f"{name} holds")
-    return stalled
-
-
-def _source(m, stream, name):
-    """A free producer that keeps the protocol; returns "it stalled last cycle"."""
-    m.d.comb += [stream.valid.eq(AnySeq(1)),
-                 stream.payload.eq(AnySeq(len(stream.payload.as_value())))]
-    return _holds(m, stream, name, Assume)
-
-
-def _sink(m, stream, name):
-    """A free consumer; the block must keep the protocol towards it. Returns "it stalled
-    last cycle"."""
-    m.d.comb += stream.ready.eq(AnySeq(1))
-    return _holds(m, stream, name, Assert)
-
 
 # --- EventFIFO -------------------------------------------------------------------------------
 
@@ -78,19 +42,19 @@ def fifo_spec(depth, order):
     m = Module()
     m.submodules.dut = sub
     i, o = dut.i_events, dut.o_events
-    _source(m, i, "i_events")
-    _sink(m, o, "o_events")
+    free_source(m, i, "i_events")
+    free_sink(m, o, "o_events")
 
     inside = Signal(range(depth + 2))
-    m.d.sync += inside.eq(inside + _fire(i) - _fire(o))
+    m.d.sync += inside.eq(inside + fire(i) - fire(o))
     m.d.comb += [
         Assert(inside == internal(fragment, "level", "fifo"), "invariant: level"),
         Assert(inside <= depth, "never more than depth events inside"),
         Assert(~o.valid | (inside != 0), "nothing offered from an empty FIFO"),
-        Cover((inside == depth) & _fire(o), "full, and an event leaves"),
+        Cover((inside == depth) & fire(o), "full, and an event leaves"),
     ]
-    idle = _past(m, ~o.valid, "o_idle")
-    inside_before = _past(m, inside, "inside_before")
+    idle = past(m, ~o.valid, "o_idle")
+    inside_before = past(m, inside, "inside_before")
     m.d.comb += Assert(~(idle & ~o.valid) | (inside_before == 0),
                        "an event inside shows on the output within two cycles")
 
@@ -102,15 +66,15 @@ def fifo_spec(depth, order):
         with m.If(watching & (ahead == 0) & o.valid):
             m.d.comb += Assert(o.payload.as_value() == watched.as_value(),
                                "the watched event is offered in its turn")
-        with m.If(watching & _fire(o)):
+        with m.If(watching & fire(o)):
             m.d.sync += ahead.eq(ahead - 1)
             with m.If(ahead == 0):
                 m.d.sync += watching.eq(0)
-        with m.If(~watching & _fire(i) & AnySeq(1)):
-            m.d.sync += [watching.eq(1), ahead.eq(inside - _fire(o)), watched.eq(i.payload)]
+        with m.If(~watching & fire(i) & AnySeq(1)):
+            m.d.sync += [watching.eq(1), ahead.eq(inside - fire(o)), watched.eq(i.payload)]
         m.d.comb += [
             Cover(watching & (ahead == depth - 1), "an event watched behind depth - 1 others"),
-            Cover(watching & (ahead == 0) & _fire(o), "the watched event leaves"),
+            Cover(watching & (ahead == 0) & fire(o), "the watched event leaves"),
         ]
     return m
 
@@ -145,25 +109,25 @@ def broadcast_spec(count):
     m = Module()
     m.submodules.dut = sub
     i = dut.i_events
-    _source(m, i, "i_events")
+    free_source(m, i, "i_events")
     took = Signal(count)        # outputs that took the event now on the input
     for k, o in enumerate(dut.outputs()):
-        _sink(m, o, f"o_{k}")
+        free_sink(m, o, f"o_{k}")
         m.d.comb += [
             Assert(o.valid == (i.valid & ~took[k]), f"o_{k} offers the event until it took it"),
             Assert(~o.valid | (o.payload.as_value() == i.payload.as_value()),
                    f"o_{k} carries the input's payload"),
         ]
-        with m.If(_fire(o)):
+        with m.If(fire(o)):
             m.d.sync += took[k].eq(1)
-    with m.If(_fire(i)):
-        m.d.comb += Assert(Cat(took[k] | _fire(o) for k, o in enumerate(dut.outputs())).all(),
+    with m.If(fire(i)):
+        m.d.comb += Assert(Cat(took[k] | fire(o) for k, o in enumerate(dut.outputs())).all(),
                            "input taken once every output took it")
         m.d.sync += took.eq(0)
     m.d.comb += [
         Assert(i.valid | (took == 0), "no output took anything while the input is idle"),
         Assert(took == internal(fragment, "taken"), "invariant: taken"),
-        Cover(_fire(i) & (took == (1 << count) - 2), "o_0 takes the event last"),
+        Cover(fire(i) & (took == (1 << count) - 2), "o_0 takes the event last"),
     ]
     return m
 
@@ -184,8 +148,8 @@ def merge_hold_spec(dut):
     sub, fragment = elaborated(dut)
     m = Module()
     m.submodules.dut = sub
-    stalled = [_source(m, src, f"i_{k}") for k, src in enumerate(dut.inputs())]
-    o_stalled = _sink(m, dut.o_events, "o_events")
+    stalled = [free_source(m, src, f"i_{k}")[0] for k, src in enumerate(dut.inputs())]
+    o_stalled, _ = free_sink(m, dut.o_events, "o_events")
     return m, fragment, stalled, o_stalled
 
 
@@ -204,18 +168,18 @@ def merge_spec(sizes, max_values):
     dut = EventMerge(sizes, max_values)
     m, fragment, stalled, o_stalled = merge_hold_spec(dut)
     o, inputs, count = dut.o_events, dut.inputs(), len(sizes)
-    fires = [_fire(src) for src in inputs]
+    fires = [fire(src) for src in inputs]
 
     delivered = Signal(count)   # inputs whose tick of the current round was taken
     complete = delivered == (1 << count) - 1
-    with m.If(_fire(o) & o.p.tick):
+    with m.If(fire(o) & o.p.tick):
         m.d.sync += delivered.eq(0)
     forwards = []               # in-range non-tick handshakes: each must leave now
     for k, src in enumerate(inputs):
         forward = fires[k] & ~src.p.tick & (src.p.addr < sizes[k])
         forwards.append(forward)
         with m.If(forward):
-            m.d.comb += Assert(_fire(o) & ~o.p.tick &
+            m.d.comb += Assert(fire(o) & ~o.p.tick &
                                (o.p.addr == src.p.addr + sum(sizes[:k])) &
                                (o.p.value == src.p.value), f"i_{k}'s event leaves at once")
         m.d.comb += Assert(~fires[k] | ~delivered[k], f"i_{k} held after its tick")
@@ -224,14 +188,14 @@ def merge_spec(sizes, max_values):
         if 1 << len(src.p.addr) > sizes[k]:
             m.d.comb += Cover(fires[k] & ~src.p.tick & (src.p.addr >= sizes[k]),
                               f"i_{k}'s out-of-range event dropped")
-    with m.If(_fire(o) & ~o.p.tick):
+    with m.If(fire(o) & ~o.p.tick):
         m.d.comb += Assert(sum(forwards) == 1, "an output event is one input's event")
     m.d.comb += [
         Assert((o.valid & o.p.tick) == complete, "a tick offered exactly once a round is done"),
         Assert(delivered == internal(fragment, "ticked"), "invariant: ticked"),
         Assert(sum(fires) <= 1, "one input served per cycle"),
-        Cover(o_stalled & _fire(o) & ~o.p.tick, "a stalled event leaves"),
-        Cover(_fire(o) & o.p.tick, "a round completes"),
+        Cover(o_stalled & fire(o) & ~o.p.tick, "a stalled event leaves"),
+        Cover(fire(o) & o.p.tick, "a round completes"),
     ]
 
     # Fairness. `rank`: how many other inputs the round-robin can still serve before k.

@@ -292,12 +292,14 @@ def fabric_markdown(fab):
     sp = fab["split"]
     lines = ["", "## Router fabric", "", "How the fabric works: [fabric.md](fabric.md).", "",
              "### Splitting a wide layer over cores", "", f"Workload: {sp['workload']}.", ""]
-    lines += _table(["topology", "cores", "cycles per timestep", "speed-up (vs crossbar, 1 core)"],
+    lines += _table(["topology", "cores", "cycles per timestep",
+                     "speed-up (vs crossbar, 1 core)"],
                     [[r["topology"], r["cores"], r["cycles_per_timestep"], f"{r['speedup']}x"]
                      for r in sp["runs"]])
     th = fab["throughput"]
     lines += ["", "### Router throughput at saturation", "", f"Workload: {th['workload']}.", ""]
-    lines += _table(["traffic", "input FIFO", "packets out per output", "packets/cycle/used port"],
+    lines += _table(["traffic", "input FIFO", "packets out per output",
+                     "packets/cycle/used port"],
                     [[r["traffic"], r["input_fifo"], ", ".join(map(str, r["packets_out"])),
                       r["per_used_output_per_cycle"]] for r in th["runs"]])
     la = fab["latency"]
@@ -306,11 +308,13 @@ def fabric_markdown(fab):
     sz = fab["size"]
     h = sz["hoplite"]
     lines += ["", "### Router size", "", f"Workload: {sz['workload']}.", ""]
-    lines += _table(["sources", "family", "input FIFO", "LUT", "FF", "BRAM", "LUT/port", "FF/port"],
+    lines += _table(["sources", "family", "input FIFO", "LUT", "FF", "BRAM", "LUT/port",
+                     "FF/port"],
                     [[r["sources"], r["family"], r["input_fifo"], r["LUT"], r["FF"], r["BRAM"],
                       r["LUT_per_port"], r["FF_per_port"]] for r in sz["runs"]])
-    lines += ["", f"Hoplite for comparison: {h['LUT']} LUTs + {h['FF']} FFs per router "
-              f"({h['payload_bits']}-bit payload; {h['source']}); its figures, its device."]
+    hoplite = (f"Hoplite for comparison: {h['LUT']} LUTs + {h['FF']} FFs per router "
+               f"({h['payload_bits']}-bit payload; {h['source']}); its figures, its device.")
+    lines += ["", hoplite]
     return lines
 
 

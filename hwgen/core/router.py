@@ -184,7 +184,8 @@ class Router(wiring.Component):
         expected = Const(sum(1 << s for s in kind.expected), n_src)
         all_ticked = (ticked & expected) == expected
         wants = [w & ~ticked.bit_select(heads[k].p.src, 1)
-                 for w, k in zip(self._wants(j, heads, masks, taken), self._candidates(j))]
+                 for w, k in zip(self._wants(j, heads, masks, taken), self._candidates(j),
+                                strict=True)]
         rr = RoundRobin(m, wants, prefix=f"o{j}_")
         with m.If(all_ticked):
             m.d.comb += [o.valid.eq(1), o.p.tick.eq(1)]
