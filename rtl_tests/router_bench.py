@@ -19,53 +19,16 @@ The scoreboard:
   the packets it moved per cycle between its first and last move.
 """
 
-import itertools
-import json
-import os
 import random
-from collections import Counter, deque
+from collections import Counter
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge
+from port_bench import Port, PortBench, QueueDriver, load_config, stall_pattern
 
 from hwgen.aer import packet_layout
-from hwgen.sim.runner import CONFIG_ENV
-from hwgen.sim.stream_checker import StreamChecker
 
-
-def _load_config():
-    with open(os.environ[CONFIG_ENV]) as f:
-        return json.load(f)
-
-
-CONFIG = _load_config()
+CONFIG = load_config()
 LAYOUT = packet_layout(**CONFIG["layout"])
-
-# Cycles without a handshake on any port after which the router counts as hung: well
-# above the longest stall burst or tick delay the scenarios use.
-IDLE_LIMIT = 500
-
-
-def stall_pattern(spec, rng):
-    """An endless iterator of ``True`` (stall this cycle) / ``False``.
-
-    ``spec`` is a probability of a stall per cycle, or a list of 1 (go) / 0 (stall)
-    repeated forever, or ``{"burst": p, "length": n}``: with probability ``p`` per cycle
-    a stall of ``n`` cycles begins (as ``stream_blocks_bench.stall_pattern``).
-    """
-    if isinstance(spec, list):
-        return (not go for go in itertools.cycle(spec))
-    if isinstance(spec, dict):
-        def bursts():
-            while True:
-                if rng.random() < spec["burst"]:
-                    yield from [True] * spec["length"]
-                else:
-                    yield False
-        return bursts()
-    return iter(lambda: rng.random() < spec, None)
-
 
 def pack(src, addr, value, tick):
     return LAYOUT.const({"src": src, "addr": addr, "value": value,
@@ -77,80 +40,16 @@ def unpack(bits):
     return (int(view.src), int(view.addr), int(view.value), int(view.tick))
 
 
-class _Port:
-    """valid / ready / payload of the stream ``name``, its protocol checker, and the
-    cycles of its handshakes."""
-
-    def __init__(self, dut, name, ticks):
-        self.name = name
-        self.valid = getattr(dut, f"{name}__valid")
-        self.ready = getattr(dut, f"{name}__ready")
-        self.payload = getattr(dut, f"{name}__payload")
-        self.checker = StreamChecker(name, LAYOUT, ticks=ticks)
-        self.cycles = []
-
-    def _read(self, handle, what, cycle):
-        value = handle.value
-        if not value.is_resolvable:
-            raise AssertionError(f"stream '{self.name}', cycle {cycle}: {what} is {value} "
-                                 "(X or Z)")
-        return int(value)
-
-    def sample(self, cycle):
-        """Check this cycle's handshake; the packet ``(src, addr, value, tick)`` taken,
-        or ``None``."""
-        valid = self._read(self.valid, "valid", cycle)
-        ready = self._read(self.ready, "ready", cycle)
-        payload = self._read(self.payload, "the payload", cycle) if valid else 0
-        if self.checker.sample(cycle, valid, ready, payload) is None:
-            return None
-        self.cycles.append(cycle)
-        return unpack(payload)
-
-
-class Driver(_Port):
-    """Feeds an input port its packets in order. ``tick_delay`` idle cycles before each
-    tick make this port's ticks arrive late relative to the other ports'."""
+class Driver(QueueDriver):
+    """Feeds an input port its packets ``(src, addr, value, tick)`` in order."""
 
     def __init__(self, dut, name, packets, stall, tick_delay=0):
-        super().__init__(dut, name, sum(p[3] for p in packets))
-        self.stall = stall
-        self.tick_delay = tick_delay
+        super().__init__(dut, name, LAYOUT, [(pack(*p), p[3]) for p in packets], stall,
+                         tick_delay)
         self.sent = [tuple(p) for p in packets]
-        self.queue = deque(self.sent)
-        self.presenting = False
-        self.waited = 0
-
-    @property
-    def done(self):
-        return not self.queue
-
-    def drive(self):
-        """After the rising edge: offer the next packet unless stalled (or held)."""
-        stalled = next(self.stall)
-        if not self.presenting and self.queue:
-            if self.queue[0][3] and self.waited < self.tick_delay:
-                self.waited += 1
-            elif not stalled:
-                self.payload.value = pack(*self.queue[0])
-                self.valid.value = 1
-                self.presenting = True
-                self.waited = 0
-        if not self.presenting:
-            self.valid.value = 0
-
-    def sample(self, cycle):
-        packet = super().sample(cycle)
-        if packet is not None:
-            sent = self.queue.popleft()
-            if packet != sent:
-                raise AssertionError(f"input '{self.name}', cycle {cycle}: the bench "
-                                     f"offered {sent} and read back {packet}")
-            self.presenting = False
-        return packet
 
 
-class Monitor(_Port):
+class Monitor(Port):
     """Takes an output's packets under a stall pattern and records them: per source
     (a link) or split at ticks (a delivery port)."""
 
@@ -164,7 +63,8 @@ class Monitor(_Port):
             self.expected = [Counter({(s, a, v): n for s, a, v, n in step})
                              for step in expected["steps"]]
             ticks = len(self.expected)
-        super().__init__(dut, name, ticks)
+        super().__init__(dut, name, LAYOUT, ticks)
+        self.cycles = []
         self.stall = stall
         self.per_src = {}
         self.steps = [Counter()]
@@ -177,9 +77,10 @@ class Monitor(_Port):
         self.ready.value = int(not next(self.stall))
 
     def sample(self, cycle):
-        packet = super().sample(cycle)
-        if packet is None:
+        if super().sample(cycle) is None:
             return None
+        self.cycles.append(cycle)
+        packet = unpack(self.bits)
         src, addr, value, tick = packet
         self.per_src.setdefault(src, []).append(packet)
         if tick:
@@ -218,13 +119,11 @@ class Monitor(_Port):
         return None
 
 
-class TB:
+class TB(PortBench):
     """The router with a driver on each input and a monitor on each output."""
 
     def __init__(self, dut, scenario, seed):
-        self.dut = dut
-        self.scenario = scenario
-        self.stopped = None
+        super().__init__(dut, scenario)
         # One generator per scenario: a failing scenario replays alone with the same seed.
         rng = random.Random(f"{seed}/{scenario['name']}")
         self.drivers = [
@@ -234,46 +133,6 @@ class TB:
         self.monitors = [
             Monitor(dut, f"o_{j}", s["expected"], stall_pattern(s["stall"], rng))
             for j, s in enumerate(scenario["outputs"])]
-
-    async def reset(self):
-        """Start the clock and hold ``rst`` for 3 cycles with every stream idle."""
-        Clock(self.dut.clk, 10, unit="ns").start()
-        self.dut.rst.value = 1
-        for d in self.drivers:
-            d.valid.value = 0
-            d.payload.value = 0
-        for m in self.monitors:
-            m.ready.value = 0
-        for _ in range(3):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-
-    async def run(self):
-        """Run until every port is done (or ``max_cycles``), then 32 cycles more, so that
-        a packet duplicated after the last tick shows. Inputs are driven after the rising
-        edge, every handshake is sampled at the falling edge."""
-        ports = [*self.drivers, *self.monitors]
-        limit = self.scenario["max_cycles"]
-        cycle, drain, moved = 0, None, 0
-        while cycle < limit and (drain is None or drain > 0):
-            for p in ports:
-                p.drive()
-            await FallingEdge(self.dut.clk)
-            for p in ports:
-                if p.sample(cycle) is not None:
-                    moved = cycle
-            await RisingEdge(self.dut.clk)
-            cycle += 1
-            if cycle - moved > IDLE_LIMIT:
-                self.stopped = f"nothing moved on any port for {IDLE_LIMIT} cycles"
-                break
-            if drain is None and all(p.done for p in ports):
-                drain = 32
-            elif drain is not None:
-                drain -= 1
-        if cycle >= limit:
-            self.stopped = f"stopped after {cycle} cycles"
-        return cycle
 
     def check(self, cycles):
         """Fail on the first protocol error, else the first difference from golden."""
