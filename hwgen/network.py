@@ -34,15 +34,13 @@ class GenerateOptions:
                      a layer is split
     max_neurons_per_core : int   split every larger layer into slices (needs a fabric)
     splits : dict    ``{layer: cores}``, an explicit split per layer (needs a fabric)
-    link_depth : int entries of the FIFO at each mesh router input (at least 2; 3, the
-                     default, is the least that moves a packet per cycle: a 2-entry
-                     amaranth buffered FIFO takes one every other cycle)
+    link_depth : int entries of the FIFO at each mesh router input (at least 2)
     barrier : bool   mesh only: admit a timestep once the previous one has left every core
                      (``docs/fabric.md``; off only to show the deadlock it prevents)
     """
 
     def __init__(self, lanes=1, burst=False, fifo_depth=16, topology=None,
-                 max_neurons_per_core=None, splits=None, link_depth=3, barrier=True):
+                 max_neurons_per_core=None, splits=None, link_depth=2, barrier=True):
         if lanes < 1:
             raise ValueError("lanes must be >= 1")
         if fifo_depth < 0:

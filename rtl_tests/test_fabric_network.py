@@ -25,7 +25,7 @@ def fabric_options(draw, model, topology):
     return GenerateOptions(topology=topology, splits=splits,
                            lanes=draw(st.integers(1, 3)), burst=draw(st.booleans()),
                            fifo_depth=draw(st.sampled_from([0, 2, 16])),
-                           link_depth=draw(st.sampled_from([2, 4])))
+                           link_depth=draw(st.sampled_from([2, 3])))
 
 
 def _random_fabric_test(topology, examples, bucket, **sizes):

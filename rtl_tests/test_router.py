@@ -5,7 +5,7 @@ routing model (:func:`golden.routing.router_outputs`), under random stalls on ev
 Each pytest case is one router drawn from ``HWGEN_SEED`` (inputs, outputs mixing ``LINK``
 and delivery ports, sources each entering on one fixed input port, several sharing a port
 as on a mesh link, a random multicast table with some sources routed nowhere, and an input
-FIFO of depth 0, 2 or 3), built once; its scenarios (traffic and stall patterns) run as
+FIFO of depth 0 or 2), built once; its scenarios (traffic and stall patterns) run as
 cocotb tests of ``router_bench`` in that one build. The bench proves that every packet
 arrives exactly once at exactly its table's outputs and never crosses a tick: per source
 and in order on a link, per timestep (multiset, one tick each) on a delivery port, nothing
@@ -253,7 +253,7 @@ SHAPES = {
     "any": {"inputs": (1, 5), "outputs": (1, 5), "sources": (1, 6), "depth": [0]},
     # Many sources on few input ports, as on a mesh link.
     "shared_inputs": {"inputs": (1, 2), "outputs": (2, 5), "sources": (4, 6), "depth": [2]},
-    "wide": {"inputs": (4, 5), "outputs": (4, 5), "sources": (5, 6), "depth": [0, 3]},
+    "wide": {"inputs": (4, 5), "outputs": (4, 5), "sources": (5, 6), "depth": [0, 2]},
 }
 
 # Each stall spec runs with this many traffic draws (a build costs seconds, a run little).
@@ -322,11 +322,10 @@ def test_router_random(case, build_dir):
     run_router(router, scenarios(rng, router), build_dir)
 
 
-@pytest.mark.parametrize("depth", [0, 3])
+@pytest.mark.parametrize("depth", [0, 2])
 def test_router_throughput(depth, build_dir):
-    """Permutation table, no stalls: one packet per cycle through every output port
-    (with an input FIFO, from 3 entries: amaranth's 2-entry buffered FIFO takes a word
-    every other cycle, half the rate; the mesh's link FIFOs default to 3)."""
+    """Permutation table, no stalls: one packet per cycle through every output port,
+    without input FIFOs and with the mesh's 2-entry ones."""
     rng = random.Random(f"{SEED}/router/permutation/{depth}")
     router = permutation_router(rng, rng.randint(3, 5), depth)
     feeds = {str(j): [s] for s, (j,) in enumerate(router["table"])}

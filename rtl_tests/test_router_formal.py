@@ -63,6 +63,7 @@ ROUTERS = {
 HOLD_BUFFERED = ["2in4src", "3in_arrivals"]    # k-induction of property 1 with buffers
 BMC_BUFFERED = "2in"     # BMC from reset: only ids that entered (4 sources: 4x slower)
 BUFFER_DEPTH = 2      # the least a router between routers gets (Router's docstring)
+BMC_CYCLES = 7        # the buffered BMC: every cover below is reached within 4
 
 
 
@@ -416,15 +417,17 @@ def test_buffered_router_holds(case):
     prove(f"router_buffered_hold_{case}", buffered_hold_spec(*ROUTERS[case]), depth=3)
 
 
-# 9 cycles: the covers below are all reached within 4 (a watched event that waits for a
+# BMC_CYCLES: the covers below are all reached within 4 (a watched event that waits for a
 # merged tick, one watched behind another, after a stall); each cycle more about doubles the
-# time (9: half a minute; 10: a minute; 12: several).
+# time (with the 2-entry SyncFIFO at each input, 7 cycles: about a minute; 9: ten).
 def test_buffered_router_bmc():
-    prove("router_buffered_bmc", buffered_spec(*ROUTERS[BMC_BUFFERED]), mode="bmc", depth=9)
+    prove("router_buffered_bmc", buffered_spec(*ROUTERS[BMC_BUFFERED]), mode="bmc",
+          depth=BMC_CYCLES)
 
 
 def test_buffered_spec_is_not_vacuous():
-    prove("router_buffered_cover", buffered_spec(*ROUTERS[BMC_BUFFERED]), mode="cover", depth=9)
+    prove("router_buffered_cover", buffered_spec(*ROUTERS[BMC_BUFFERED]), mode="cover",
+          depth=BMC_CYCLES)
 
 
 # --- The harness fails broken routers ---------------------------------------------------------
@@ -514,4 +517,4 @@ def test_harness_catches_a_buffered_delivery_that_lets_an_event_cross_a_tick():
     with pytest.raises(AssertionError, match=r"(?s)FAIL.*o_1: no (event crosses a tick|"
                                              r"merged tick passes an event)"):
         prove("router_buffered_leaky_negative", buffered_spec(inputs, outputs, table, dut=dut),
-              mode="bmc", depth=9)
+              mode="bmc", depth=BMC_CYCLES)

@@ -3,14 +3,21 @@ consumer's accumulate phase."""
 
 from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["EventFIFO"]
 
 
 class EventFIFO(wiring.Component):
-    """Buffered synchronous FIFO of events (block RAM for deep FIFOs).
+    """Synchronous FIFO of events, with ``ready`` and ``valid`` from registers (no
+    combinational path through it); from two entries on it takes and gives an event every
+    cycle.
+
+    Two entries are amaranth's ``SyncFIFO``: its two rows are registers read without a
+    clock, and it takes an event in the cycle it gives one. A ``SyncFIFOBuffered`` of
+    depth 2 (one row and an output register) would refuse it and move an event every other
+    cycle. Other depths are ``SyncFIFOBuffered``: a synchronous read, block RAM when deep.
 
     Parameters
     ----------
@@ -35,7 +42,8 @@ class EventFIFO(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=self._layout.size, depth=self._depth)
+        kind = SyncFIFO if self._depth == 2 else SyncFIFOBuffered
+        m.submodules.fifo = fifo = kind(width=self._layout.size, depth=self._depth)
         m.d.comb += [
             fifo.w_data.eq(self.i_events.payload),
             fifo.w_en.eq(self.i_events.valid),

@@ -59,8 +59,7 @@ class Router(wiring.Component):
         ``table[src]``: the output ports of source ``src``'s packets.
     buffer_depth : int
         Entries of a FIFO at each input (0: none). Between routers, at least 2, so that
-        no ``ready`` runs combinationally from one router into the next and back (3 moves
-        a packet per cycle: amaranth's 2-entry buffered FIFO takes one every other cycle).
+        no ``ready`` runs combinationally from one router into the next and back.
     arrivals : list of sets, optional
         Per input, the source ids whose packets can arrive there (default: any). The
         router only builds the paths from an input to the outputs those sources' rows
