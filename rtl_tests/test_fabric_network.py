@@ -82,7 +82,9 @@ def _deadlock_model():
 
 def test_mesh_without_timestep_gate_deadlocks(build_dir):
     model = _deadlock_model()
-    options = GenerateOptions(topology="mesh", lanes=8, fifo_depth=2, barrier=False)
+    # The default FIFOs (16 after each core, 2 per link): deadlocks for every seed tried
+    # (0 .. 4); with 2-entry core FIFOs b's events are held back enough that it may not.
+    options = GenerateOptions(topology="mesh", lanes=8, barrier=False)
     tiles = FabricPlan(NetworkGraph(model, options), "mesh").tile
     assert [tiles[name] for name in ("a", "b", "c")] == [(0, 1), (1, 1), (2, 1)]
     x = random_inputs(model, samples=2, seed=SEED, density=0.8)
@@ -96,7 +98,7 @@ def test_the_deadlock_case_passes_with_the_gate_and_on_the_crossbar(topology, bu
     model = _deadlock_model()
     x = random_inputs(model, samples=2, seed=SEED, density=0.8)
     assert_bit_exact(model, x, "verilator", build_dir,
-                     GenerateOptions(topology=topology, lanes=8, fifo_depth=2),
+                     GenerateOptions(topology=topology, lanes=8),
                      stall_in=0, stall_out=0)
 
 
