@@ -176,13 +176,19 @@ class Router(wiring.Component):
                             rr.served(m, i)
         rr.hold(m, o.valid & ~o.ready)
 
+    @staticmethod
+    def _waits_for_merged_tick(ticked, head):
+        """A head a delivery port must not serve yet: its source has sent its tick of this
+        timestep (``ticked``), so it is of the next one."""
+        return ticked.bit_select(head.p.src, 1)
+
     def _deliver(self, m, j, kind, o, heads, masks, taken, took):
         """An output to a destination: one tick per timestep, after every source's."""
         n_src = len(self._table)
         ticked = Signal(n_src, name=f"o{j}_ticked")     # sources whose tick was taken
         expected = Const(sum(1 << s for s in kind.expected), n_src)
         all_ticked = (ticked & expected) == expected
-        wants = [w & ~ticked.bit_select(heads[k].p.src, 1)
+        wants = [w & ~self._waits_for_merged_tick(ticked, heads[k])
                  for w, k in zip(self._wants(j, heads, masks, taken), self._candidates(j),
                                 strict=True)]
         rr = RoundRobin(m, wants, prefix=f"o{j}_")
