@@ -5,6 +5,7 @@ drives every input and samples every output, cycle by cycle."""
 import itertools
 import json
 import os
+import random
 from collections import deque
 
 from cocotb.clock import Clock
@@ -126,13 +127,35 @@ class PortBench:
     """A block with a driver on each input (``drivers``) and a monitor on each output
     (``monitors``), which the bench's subclass creates. A port has ``drive()``,
     ``sample(cycle)`` (the handshake's payload or ``None``), ``done`` and, for the reset,
-    ``valid``/``payload`` (drivers) or ``ready`` (monitors)."""
+    ``valid``/``payload`` (drivers) or ``ready`` (monitors). The subclass also says how
+    an output differs from golden (:meth:`mismatch`)."""
 
-    def __init__(self, dut, scenario):
+    def __init__(self, dut, scenario, seed):
         self.dut = dut
         self.scenario = scenario
         self.stopped = None             # why run() ended early, if it did
         self.drivers, self.monitors = [], []
+        # One generator per scenario: a failing scenario replays alone with the same seed.
+        self.rng = random.Random(f"{seed}/{scenario['name']}")
+
+    def mismatch(self, monitor):
+        """The first difference of ``monitor``'s output from golden, described, or None."""
+        raise NotImplementedError
+
+    def check(self, cycles):
+        """Fail on the first protocol error, else the first difference from golden, else
+        on a run that ended early."""
+        stopped = f" ({self.stopped})" if self.stopped else ""
+        for p in [*self.drivers, *self.monitors]:
+            error = p.checker.finish(cycles)
+            if error is not None:
+                raise AssertionError(f"{error}{stopped}")
+        for m in self.monitors:
+            error = self.mismatch(m)
+            if error is not None:
+                raise AssertionError(f"{error}{stopped}")
+        if self.stopped:
+            raise AssertionError(self.stopped)
 
     async def reset(self):
         """Start the clock and hold ``rst`` for 3 cycles with every stream idle."""
