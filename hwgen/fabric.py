@@ -134,8 +134,8 @@ class FabricPlan:
         # Destinations: every core, then the top output.
         self.destinations = [*(s.name for s in self.cores), "output"]
         self.routes = []
-        for src, name in enumerate(self.sources):
-            layer, start = ("input", 0) if name == "input" else self._slice_of(name)
+        for src, part in enumerate([None, *self.cores]):     # src 0: the network input
+            layer, start = ("input", 0) if part is None else (part.layer, part.start)
             for edge in graph.consumers(layer):
                 if edge.consumer is None:       # graph.OUTPUT_PORT: the top output
                     self.routes.append(Route(src, "output", edge.base + start))
@@ -144,12 +144,6 @@ class FabricPlan:
                         self.routes.append(Route(src, dest.name, edge.base + start))
         if topology == "mesh":
             self._place()
-
-    def _slice_of(self, core):
-        for s in self.cores:
-            if s.name == core:
-                return s.layer, s.start
-        raise KeyError(core)
 
     # --- what each end sees ------------------------------------------------------------
 

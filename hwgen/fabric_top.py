@@ -6,7 +6,6 @@ from amaranth.hdl import Cat
 from amaranth.lib import wiring
 
 from .aer import packet_layout
-from .core.event_fifo import EventFIFO
 from .core.packet_deliver import PacketDeliver
 from .core.packet_inject import PacketInject
 from .core.router import LINK, Deliver, Router
@@ -18,7 +17,7 @@ __all__ = ["elaborate_fabric"]
 def elaborate_fabric(m, top):
     """Add the cores, the fabric and its ports of ``top`` (a
     :class:`~hwgen.network.NetworkTop` whose graph has a fabric) to module ``m``."""
-    graph, opts, plan = top.graph, top._options, top.graph.fabric
+    opts, plan = top._options, top.graph.fabric
     layout = packet_layout(len(plan.sources), plan.addr_count, plan.max_value)
 
     # Sources: each one's packets, by source name.
@@ -37,14 +36,7 @@ def elaborate_fabric(m, top):
     wiring.connect(m, source_in, inject.i_events)
     packets["input"] = inject.o_packets
     for src, part in enumerate(plan.cores, start=1):
-        core = top.cores[part.name]
-        m.submodules[part.name] = core
-        out = core.o_events
-        if graph.has_fifo(part.layer):
-            fifo = EventFIFO(out.p.shape(), opts.fifo_depth)
-            m.submodules[graph.fifo_name(part.name)] = fifo
-            wiring.connect(m, out, fifo.i_events)
-            out = fifo.o_events
+        out = top.add_core(m, part.name, part.layer)
         inject = PacketInject(out.p.shape(), layout, src, part.size)
         m.submodules[f"{part.name}_inject"] = inject
         wiring.connect(m, out, inject.i_events)

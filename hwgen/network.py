@@ -125,25 +125,30 @@ class NetworkTop(wiring.Component):
     def output_layout(self):
         return self.o_events.p.shape()
 
+    def add_core(self, m, core, layer):
+        """Add core ``core`` of layer ``layer`` to ``m``, with the FIFO after it if the
+        graph has one; return the stream its events leave by."""
+        graph = self.graph
+        out = self.cores[core].o_events
+        m.submodules[core] = self.cores[core]
+        if graph.has_fifo(layer):
+            fifo = EventFIFO(out.p.shape(), self._options.fifo_depth)
+            m.submodules[graph.fifo_name(core)] = fifo
+            wiring.connect(m, out, fifo.i_events)
+            out = fifo.o_events
+        return out
+
     def elaborate(self, platform):
         m = Module()
         if self.graph.fabric is not None:
             elaborate_fabric(m, self)
             return m
-        graph, opts = self.graph, self._options
+        graph = self.graph
 
         # Each source's stream (the network input, or a core's FIFO output).
         sources = {"input": wiring.flipped(self.i_events)}
         for node in graph.layers:
-            core = self.cores[node.name]
-            m.submodules[graph.core_name(node.name)] = core
-            if graph.has_fifo(node.name):
-                fifo = EventFIFO(node.layout, opts.fifo_depth)
-                m.submodules[graph.fifo_name(node.name)] = fifo
-                wiring.connect(m, core.o_events, fifo.i_events)
-                sources[node.name] = fifo.o_events
-            else:
-                sources[node.name] = core.o_events
+            sources[node.name] = self.add_core(m, graph.core_name(node.name), node.name)
 
         # The input stream of each consumer slot: (layer name or OUTPUT_PORT, slot).
         sinks = {}

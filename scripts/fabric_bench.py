@@ -71,7 +71,7 @@ def split_speedup(build, log):
             "runs": runs}
 
 
-def _saturate(router, n_in, n_out, dests, cycles):
+def _saturate(router, n_in, n_out, cycles):
     """Every input always valid with packets of source k (routed by the table), every
     output always ready: packets out of each output in ``cycles`` cycles."""
     counts = [0] * n_out
@@ -106,7 +106,7 @@ def throughput(log):
                         ("broadcast (every input to every output)", [set(range(4))] * 4)]:
         for depth in (0, 1, 2):
             router = Router(layout, 4, [LINK] * 4, table, buffer_depth=depth)
-            counts = _saturate(router, 4, 4, table, cycles)
+            counts = _saturate(router, 4, 4, cycles)
             used = [c for c in counts if c]
             per_port = round(sum(used) / len(used) / cycles, 3)
             runs.append({"traffic": name, "input_fifo": depth, "packets_out": counts,
