@@ -134,6 +134,7 @@ def model_from_dict(data, path=Path("<model>"), base_dir=None):
         c.fail("layers must be a non-empty list")
     layers = []
     sizes = {"input": input_size}
+    spike_max = {"input": input_max}
     for index, ld in enumerate(layers_data):
         c.layer = None
         c.mapping(ld, f"layers[{index}]")
@@ -151,9 +152,11 @@ def model_from_dict(data, path=Path("<model>"), base_dir=None):
         c.keys(ld, "the layer", ("name", "type", *kind.required_fields), kind.optional_fields)
         # Layers are evaluated in file order, so a layer reads the network input or an
         # earlier layer; by default the one just before it.
-        sources = SourceTable(sizes=dict(sizes), previous=layers[-1].name if layers else "input")
+        sources = SourceTable(sizes=dict(sizes), spike_max=dict(spike_max),
+                              previous=layers[-1].name if layers else "input")
         layers.append(kind.from_fields(c, ld, sources))
         sizes[lname] = layers[-1].size
+        spike_max[lname] = layers[-1].spike_max
 
     c.layer = None
     output = data["output"]

@@ -272,19 +272,7 @@ def test_layer_unknown_field(tmp_path):
 def test_unknown_layer_type(tmp_path, ltype):
     def mutate(d):
         out(d)["type"] = ltype
-    check(tmp_path, mutate, r"type must be one of dense, got", layer="out")
-
-
-def test_attention_refused_clearly(tmp_path):
-    def mutate(d):
-        d["layers"].append({
-            "name": "att", "type": "attention", "variant": "linear", "tokens": 1, "dim": 2,
-            "heads": 1, "q": "out", "k": "out", "v": "out",
-            "neuron": {"model": "if", "threshold": 4, "reset": "soft", "v_bits": 12},
-        })
-        d["output"] = "att"
-    check(tmp_path, mutate, r"type 'attention' is not supported yet .*supported: dense",
-          layer="att")
+    check(tmp_path, mutate, r"type must be one of dense, attention, got", layer="out")
 
 
 @pytest.mark.parametrize("ltype", ["conv2d", "sumpool2d", "flatten"])

@@ -5,6 +5,7 @@ golden step, the hardware block, shapes, costs, the manifest) is asked of the la
 (:class:`~hwgen.layers.base.Layer`). Adding a type is adding its module and one line below.
 """
 
+from .attention import AttentionLayer
 from .base import Layer, SourceTable
 from .dense import DenseLayer
 
@@ -12,8 +13,9 @@ __all__ = ["LAYER_TYPES", "PLANNED_TYPES", "Layer", "SourceTable"]
 
 LAYER_TYPES = {cls.type_name: cls for cls in (
     DenseLayer,
+    AttentionLayer,
 )}
 
 # Named by DESIGN.md section 3 but not built yet: refused as "not supported yet" rather
 # than as an unknown type.
-PLANNED_TYPES = ("attention", "conv2d", "sumpool2d", "flatten")
+PLANNED_TYPES = ("conv2d", "sumpool2d", "flatten")

@@ -22,11 +22,14 @@ class SourceTable:
 
     sizes : dict
         ``{source name: size}``, ``"input"`` first.
+    spike_max : dict
+        ``{source name: the largest spike count one of its neurons sends in a timestep}``.
     previous : str
         The source a layer reads when its file gives no ``input`` (the layer before it,
         or ``"input"``).
     """
     sizes: dict
+    spike_max: dict
     previous: str
 
 
