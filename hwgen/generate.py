@@ -3,13 +3,12 @@
 import json
 from pathlib import Path
 
-from amaranth.back import verilog
-
 from . import __version__
 from .aer import layout_fields
 from .core.neuron_core import CYCLE_MODEL as core_cycle_model
 from .network import GenerateOptions, NetworkTop
 from .output_dir import atomic_output_dir
+from .verilog_text import to_verilog
 
 __all__ = ["generate_verilog", "build_manifest", "write_outputs"]
 
@@ -20,7 +19,7 @@ CYCLE_MODEL = (f"{core_cycle_model} per core; E = input events, N = neurons, P =
 def generate_verilog(model, options=None):
     """``(verilog_text, top)``. The same model and options give byte-identical text."""
     top = NetworkTop(model, options or GenerateOptions())
-    text = verilog.convert(top, name=model.name, emit_src=False)
+    text = to_verilog(top, model.name)
     return text, top
 
 

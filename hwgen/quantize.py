@@ -14,6 +14,10 @@ changes and the model is exact -- and otherwise the largest that fits the weight
 ``weight_bits``. Thresholds are rounded so that the comparison stays right for integer
 membranes: ``u > t  <=>  u >= floor(t) + 1`` (NIR's strict rule) and ``u >= t  <=>  u >=
 ceil(t)``. The membrane width is chosen so that it can never clamp within ``timesteps``.
+
+A spike-driven self-attention layer is a :class:`FloatAttention`: it has no weights (its
+inputs are counts of products of 0/1 spikes, integers already), so its scale is 1 and
+only its threshold is rounded, by the same rule.
 """
 
 import json
@@ -25,13 +29,14 @@ import numpy as np
 import yaml
 
 from .errors import HwgenError
+from .layers.attention import VARIANTS, AttentionLayer
 from .layers.dense import WEIGHT_BITS_RANGE, DenseLayer
 from .model import FORMAT, FRAC_BITS_RANGE, V_BITS_RANGE, model_from_dict
 from .output_dir import atomic_output_dir
 from .widths import signed_bits
 
-__all__ = ["QuantizeError", "FloatLayer", "Quantized", "quantize", "load_float_npz",
-           "format_report", "snap", "integer_threshold"]
+__all__ = ["QuantizeError", "FloatLayer", "FloatAttention", "Quantized", "quantize",
+           "load_float_npz", "format_report", "snap", "integer_threshold"]
 
 # Relative tolerance under which a float is taken to be the integer next to it. NIR files
 # hold float32, and values that went through dt/tau and back (snnTorch exports tau =
@@ -60,6 +65,40 @@ class FloatLayer:
     @property
     def size(self):
         return self.weight.shape[0]
+
+    def where(self):
+        return self.origin or f"layer '{self.name}'"
+
+
+@dataclass
+class FloatAttention:
+    """A spike-driven self-attention layer (DESIGN.md section 4) over three binary layers
+    ``q``, ``k``, ``v`` of ``tokens * dim`` neurons. Its neuron block reads counts (sums of
+    products of 0/1 spikes), so ``threshold`` and ``v_reset`` are in count units: the
+    quantizer keeps scale 1 and rounds them as for a :class:`FloatLayer`."""
+    name: str
+    variant: str               # "hadamard" | "linear"
+    tokens: int
+    dim: int
+    heads: int
+    q: str
+    k: str
+    v: str
+    threshold: float
+    decay: float = 1.0
+    strict: bool = False
+    reset: str = "soft"
+    v_reset: float = 0.0
+    max_spikes: int = 1
+    origin: str = ""
+
+    @property
+    def inputs(self):
+        return [self.q, self.k, self.v]
+
+    @property
+    def size(self):
+        return self.tokens * self.dim
 
     def where(self):
         return self.origin or f"layer '{self.name}'"
@@ -152,11 +191,20 @@ def quantize(layers, *, name, timesteps, input_size, input_max, weight_bits=8,
     sizes, source_max = {"input": input_size}, {"input": input_max}
     entries, rows, notes = [], [], []
     for layer in layers:
-        # The largest value each input can carry: bounds the current and its error.
-        xmax = np.concatenate([np.full(sizes[src], source_max[src], dtype=np.int64)
-                               for src in layer.inputs])
-        entry, row, note = _quantize_layer(layer, f"{source}: {layer.where()}", xmax,
-                                           timesteps, weight_bits, decay_bits, v_bits)
+        for src in layer.inputs:
+            if src not in sizes:
+                raise QuantizeError(f"{source}: {layer.where()}: input '{src}' is neither "
+                                    "'input' nor an earlier layer")
+        where = f"{source}: {layer.where()}"
+        if isinstance(layer, FloatAttention):
+            entry, row, note = _quantize_attention(layer, where, source_max, timesteps,
+                                                   decay_bits, v_bits)
+        else:
+            # The largest value each input can carry: bounds the current and its error.
+            xmax = np.concatenate([np.full(sizes[src], source_max[src], dtype=np.int64)
+                                   for src in layer.inputs])
+            entry, row, note = _quantize_layer(layer, where, xmax, timesteps, weight_bits,
+                                               decay_bits, v_bits)
         entries.append(entry)
         rows.append(row)
         notes += [note] if note else []
@@ -251,6 +299,72 @@ def _quantize_layer(layer, where, xmax, timesteps, weight_bits, decay_bits, v_bi
     return entry, row, note
 
 
+def _quantize_attention(layer, where, source_max, timesteps, decay_bits, v_bits):
+    """An attention layer: ``(model entry, report row, note or None)``.
+
+    No weights, so no scale (1): the threshold becomes ``integer_threshold(threshold)``,
+    v_reset its nearest integer. Per timestep a neuron's input count is at most ``tokens``
+    (hadamard: ``sum_n K V``) or ``tokens * dim / heads`` (linear: ``sum_c1 Q KV``) times
+    the largest spikes of the inputs (1: the model refuses graded ones), which bounds the
+    membrane as for a dense layer.
+    """
+    if layer.variant not in VARIANTS:
+        raise QuantizeError(f"{where}: variant must be one of {', '.join(VARIANTS)}, got "
+                            f"'{layer.variant}'")
+    for what, value in (("threshold", layer.threshold), ("v_reset", layer.v_reset),
+                        ("leak", layer.decay)):
+        if not np.isfinite(value):
+            raise QuantizeError(f"{where}: {what} holds a value that is not finite")
+    if layer.threshold < 0 or (layer.threshold == 0 and not layer.strict):
+        raise QuantizeError(f"{where}: threshold {layer.threshold:g} is not positive; "
+                            f"hwgen neurons need a threshold of at least 1")
+    theta = integer_threshold(layer.threshold, layer.strict)
+    t_snapped = float(snap(layer.threshold))
+    v_reset = int(np.rint(snap(layer.v_reset)))
+    neuron, decay_q, leak_exact = _leak(layer.decay, decay_bits, where)
+    divides = layer.max_spikes > 1 or layer.reset == "soft"
+    exact = bool(leak_exact and v_reset == snap(layer.v_reset)
+                 and (theta == t_snapped or not divides))
+    terms = layer.tokens if layer.variant == "hadamard" else layer.tokens * (
+        layer.dim // max(layer.heads, 1))
+    peak = max(source_max.get(src, 1) for src in layer.inputs)
+    current_max = terms * peak * peak
+    need = _membrane_bits(current_max, decay_q, timesteps, theta, v_reset, layer.max_spikes)
+    if v_bits is not None:
+        if v_bits < max(_bits_for(theta), _bits_for(abs(v_reset))):
+            raise QuantizeError(f"{where}: v_bits={v_bits} cannot hold the threshold "
+                                f"{theta} and v_reset {v_reset}")
+        chosen = v_bits
+    else:
+        chosen = min(need, V_BITS_RANGE[1])
+    note = None
+    if chosen < need:
+        exact = False
+        note = (f"{where}: the membrane is {chosen} bits; it may clamp after {timesteps} "
+                f"timesteps of the largest input (it would need {need} bits never to clamp)")
+    neuron.update(threshold=theta, reset=layer.reset, v_reset=v_reset, v_bits=chosen,
+                  max_spikes=layer.max_spikes)
+    entry = {"name": layer.name, "type": AttentionLayer.type_name, "variant": layer.variant,
+             "tokens": layer.tokens, "dim": layer.dim, "heads": layer.heads,
+             "q": layer.q, "k": layer.k, "v": layer.v, "neuron": neuron}
+    row = {
+        "layer": layer.name, "type": AttentionLayer.type_name, "from": layer.where(),
+        "scale": 1.0,
+        "threshold": {"float": float(layer.threshold), "int": theta,
+                      "rule": ("u > {:g}  <=>  u >= {}" if layer.strict else
+                               "u >= {:g}  <=>  u >= {}").format(t_snapped, theta),
+                      "abs_error": abs(theta - t_snapped) if divides else 0.0,
+                      "divides": divides},
+        "leak": {"float": float(layer.decay), "realized": decay_q,
+                 "hwgen": _leak_text(neuron)},
+        "v_reset": {"float": float(layer.v_reset), "int": v_reset},
+        "v_bits": chosen, "may_clamp": chosen < need,
+        "worst_case_current_error": 0.0,
+        "exact": exact,
+    }
+    return entry, row, note
+
+
 def _membrane_bits(current_max, decay, timesteps, theta, v_reset, max_spikes):
     """The smallest membrane width that never clamps within ``timesteps``.
 
@@ -274,9 +388,14 @@ def format_report(report):
         t, leak = r["threshold"], r["leak"]
         lines.append(f"  layer '{r['layer']}' (from {r['from']}): "
                      + ("exact, nothing changed" if r["exact"] else "approximate"))
-        lines.append(f"    scale {r['scale']:.6g}: weights max {r['weights']['max']:.6g} -> "
-                     f"{r['weights']['max_int']}, error <= {r['weights']['max_abs_error']:.3g}"
-                     f" (bias error <= {r['bias_max_abs_error']:.3g})")
+        if r.get("type") == AttentionLayer.type_name:
+            lines.append("    attention: no weights, its input is counts of 0/1 spikes "
+                         "(scale 1)")
+        else:
+            lines.append(f"    scale {r['scale']:.6g}: weights max {r['weights']['max']:.6g}"
+                         f" -> {r['weights']['max_int']}, error <= "
+                         f"{r['weights']['max_abs_error']:.3g} (bias error <= "
+                         f"{r['bias_max_abs_error']:.3g})")
         threshold = f"    threshold {t['float']:.6g} -> {t['int']} ({t['rule']})"
         if t["divides"]:        # graded spikes divide by it, a soft reset subtracts it
             threshold += f"; as divisor / subtrahend off by {t['abs_error']:.3g}"
@@ -312,6 +431,12 @@ def write_model(model, path):
     npz_path = path.with_suffix(".npz")
     arrays, layers = {}, []
     for layer in model.layers:
+        if layer.type == AttentionLayer.type_name:
+            q, k, v = layer.inputs
+            layers.append({"name": layer.name, "type": layer.type, "variant": layer.variant,
+                           "tokens": layer.tokens, "dim": layer.dim, "heads": layer.heads,
+                           "q": q, "k": k, "v": v, "neuron": layer.neuron.to_dict()})
+            continue
         arrays[f"{layer.name}_w"] = layer.weights
         entry = {"name": layer.name, "type": DenseLayer.type_name,
                  "input": _input_field(layer.inputs), "size": layer.size,

@@ -27,7 +27,6 @@ input, each to its own output), every output port moves one packet per cycle.
 import random
 
 import pytest
-from amaranth.back import verilog
 from conftest import SEED
 
 from golden.routing import LINK as GOLDEN_LINK
@@ -35,6 +34,7 @@ from golden.routing import router_outputs
 from hwgen.aer import packet_layout
 from hwgen.core.router import LINK, Deliver, Router
 from hwgen.sim.runner import SimError, run_cocotb
+from hwgen.verilog_text import to_verilog
 
 BENCH = "router_bench"
 SIM = "verilator"
@@ -270,7 +270,7 @@ def run_router(router, cases, build_dir):
     config = {"seed": SEED, "layout": router["layout"], "inputs": router["inputs"],
               "outputs": router["outputs"], "table": router["table"],
               "scenarios": cases}
-    text = verilog.convert(build(router), name="router", emit_src=False)
+    text = to_verilog(build(router), "router")
     try:
         total, _ = run_cocotb(text, "router", BENCH, build_dir, sim=SIM, config=config)
     except SimError as exc:

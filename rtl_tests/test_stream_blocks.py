@@ -10,7 +10,6 @@ out-of-range addresses) run as cocotb tests of ``stream_blocks_bench`` in that o
 import random
 
 import pytest
-from amaranth.back import verilog
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 from conftest import SEED, simulators
@@ -23,6 +22,7 @@ from hwgen.core.event_broadcast import EventBroadcast
 from hwgen.core.event_fifo import EventFIFO
 from hwgen.core.event_merge import EventMerge
 from hwgen.sim.runner import SimError, run_cocotb
+from hwgen.verilog_text import to_verilog
 
 BENCH = "stream_blocks_bench"
 
@@ -172,7 +172,7 @@ def run_block(component, name, in_ports, out_ports, specs, golden_outputs, sim, 
         "scenarios": [scenario(spec, rng, in_ports, out_ports, golden_outputs, **kw)
                       for spec in specs],
     }
-    text = verilog.convert(component, name=name, emit_src=False)
+    text = to_verilog(component, name)
     try:
         total, _ = run_cocotb(text, name, BENCH, build_dir, sim=sim, config=config)
     except SimError as exc:

@@ -19,7 +19,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from amaranth.back import verilog
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
@@ -31,6 +30,7 @@ from hwgen.inputs import random_inputs
 from hwgen.network import GenerateOptions
 from hwgen.sim.cosim import run_rtl
 from hwgen.tools import yowasp_env
+from hwgen.verilog_text import to_verilog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rtl_tests"))
 from random_models import dense_mlp  # noqa: E402
@@ -168,7 +168,7 @@ def latency(log):
 
 
 def _synth(router, family):
-    text = verilog.convert(router, name="router", emit_src=False)
+    text = to_verilog(router, "router")
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "router.v").write_text(text)
         script = (f"read_verilog router.v; synth_{family} -top router; "

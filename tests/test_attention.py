@@ -143,7 +143,8 @@ def _model(variant="linear", threshold=1, **att):
                         "v_bits": 8}} | att
     return {"format": "hwgen-model/1", "name": "att", "timesteps": 2,
             "input": {"size": 4, "max_value": 1},
-            "layers": [copy.deepcopy({"name": r, **proj}) for r in "qkv"] + [layer], "output": "att"}
+            "layers": [copy.deepcopy({"name": r, **proj}) for r in "qkv"] + [layer],
+            "output": "att"}
 
 
 @pytest.mark.parametrize("change, rule", [

@@ -21,13 +21,14 @@ so the accumulate loop sustains ``P`` synaptic operations per cycle.
 """
 
 import numpy as np
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import enum, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..aer import event_signature
 from ..widths import signed_bits
+from .neuron_update import NeuronUpdate
 
 __all__ = ["NeuronCore", "core_params", "cycle_model", "CYCLE_MODEL"]
 
@@ -142,42 +143,34 @@ class NeuronCore(wiring.Component):
         m = Module()
         layer, neuron = self._layer, self._layer.neuron
         n, lanes, rows = layer.size, self._lanes, self._params["rows"]
-        wb, ab, vb = layer.weight_bits, self._params["acc_bits"], neuron.v_bits
+        wb, ab = layer.weight_bits, self._params["acc_bits"]
 
         # --- memories (synchronous reads: block RAM) ---
         m.submodules.weights = w_mem = Memory(
             shape=unsigned(lanes * wb), depth=layer.fan_in * rows, init=self._weight_rows())
         m.submodules.acc = acc_mem = Memory(shape=unsigned(lanes * ab), depth=rows, init=[])
-        m.submodules.v = v_mem = Memory(shape=signed(vb), depth=n, init=[])
         w_rd = w_mem.read_port()
         acc_wr = acc_mem.write_port()
         # With one row (G = 1) the next event reads the row written in the same cycle, so the
         # read must be transparent. With G >= 2 back-to-back rows always differ, and the
         # bypass would put the whole accumulate path in front of the update stages.
         acc_rd = acc_mem.read_port(transparent_for=(acc_wr,) if rows == 1 else ())
-        v_wr = v_mem.write_port()
-        v_rd = v_mem.read_port()
-        if np.any(layer.bias):
-            m.submodules.bias = bias_mem = Memory(
-                shape=signed(vb), depth=n, init=[int(b) for b in layer.bias])
-            bias_rd = bias_mem.read_port()
-            bias_value = bias_rd.data
-        else:
-            bias_rd, bias_value = None, Const(0, signed(2))
+        # The neuron update (potentials, bias, DESIGN.md section 4) reads the accumulators.
+        m.submodules.update = update = NeuronUpdate(
+            neuron, size=n, lanes=lanes, acc_bits=ab, bias=layer.bias, burst=self._burst)
 
         phase = Signal(Phase)
         t = Signal(range(max(2, self._timesteps)))
         last_step = t == self._timesteps - 1
+        m.d.comb += update.last_step.eq(last_step)
 
         # Read ports only advance when told to, so a stalled stage keeps its data.
-        m.d.comb += [w_rd.en.eq(0), acc_rd.en.eq(0), v_rd.en.eq(0)]
-        if bias_rd is not None:
-            m.d.comb += bias_rd.en.eq(0)
+        m.d.comb += [w_rd.en.eq(0), acc_rd.en.eq(0)]
 
         # ---------------- INIT: zero the state after reset ----------------
         init_ctr = Signal(range(max(n, rows) + 1))
         with m.If(phase == Phase.INIT):
-            m.d.comb += [v_wr.addr.eq(init_ctr), v_wr.data.eq(0), v_wr.en.eq(init_ctr < n)]
+            m.d.comb += [update.init.eq(init_ctr < n), update.init_addr.eq(init_ctr)]
             m.d.sync += init_ctr.eq(init_ctr + 1)
             with m.If(init_ctr == max(n, rows) - 1):
                 m.d.sync += phase.eq(Phase.ACCUM)
@@ -207,6 +200,7 @@ class NeuronCore(wiring.Component):
                 ev = self.i_events.payload
                 with m.If(ev.tick):
                     m.d.sync += phase.eq(Phase.UPDATE)
+                    m.d.comb += update.start.eq(1)
                 with m.Elif(ev.addr < layer.fan_in):    # out-of-range axons are ignored
                     m.d.sync += [busy.eq(1), row.eq(0), value.eq(ev.value),
                                  w_addr.eq(ev.addr * rows)]
@@ -219,120 +213,14 @@ class NeuronCore(wiring.Component):
             delta = Mux(b_value, w_lane, 0) if len(b_value) == 1 else w_lane * b_value
             lanes_sum.append((acc_lane + delta)[:ab])
 
-        # ---------------- UPDATE: one neuron per cycle ----------------
-        # Four stages that advance together: A issues the reads of neuron i (row g, lane
-        # p); B holds the read data and computes leak(v) + bias; D adds I and clamps to u;
-        # C holds u, emits the spike and writes back. The registers split the
-        # memory-to-clamp path in two and keep the spike decision (and so the stall
-        # logic) off it: Fmax.
-        issuing = Signal()
-        i_ctr = Signal(range(n))
-        g_ctr = Signal(range(rows))
-        p_ctr = Signal(range(lanes))
-        b_valid, b_i, b_p, b_g, b_row_end = (Signal(name="b_valid"), Signal.like(i_ctr),
-                                             Signal.like(p_ctr), Signal.like(g_ctr), Signal())
-        c_valid, c_i, c_g, c_row_end = (Signal(name="c_valid"), Signal.like(i_ctr),
-                                        Signal.like(g_ctr), Signal())
-        d_valid, d_i, d_g, d_row_end = (Signal(name="d_valid"), Signal.like(i_ctr),
-                                        Signal.like(g_ctr), Signal())
-        c_u = Signal(signed(vb))
-        c_done = Signal()
-
-        # Stage B: leak(v) + bias, and this neuron's accumulator lane.
-        acc_sel = Signal(signed(ab))
-        m.d.comb += acc_sel.eq(acc_rd.data.word_select(b_p, ab).as_signed())
-        v_old = v_rd.data
-        if neuron.model == "if":
-            v_leak = v_old
-        elif neuron.leak_shift is not None:
-            v_leak = v_old - (v_old >> neuron.leak_shift)     # arithmetic shift on signed
-        else:
-            v_leak = (v_old * Const(neuron.leak_decay)) >> neuron.leak_frac_bits
-        leak_bias = v_leak + bias_value
-        d_leak_bias = Signal.like(leak_bias)
-        d_acc = Signal.like(acc_sel)
-
-        # Stage D: u = clamp(leak(v) + I), DESIGN.md section 4.
-        total = d_leak_bias + d_acc
-        u = Signal(signed(vb))
-        m.d.comb += u.eq(Mux(total < neuron.v_min, neuron.v_min,
-                             Mux(total > neuron.v_max, neuron.v_max, total)))
-
-        # Spike count, decided on the unclamped sum in parallel with the clamp: every
-        # threshold k*θ used is <= v_max, so `total >= k*θ` equals `u >= k*θ`.
-        d_max = neuron.max_spikes
-        theta = neuron.threshold
-        s_b = Signal(range(d_max + 1))
-        if d_max == 1:
-            m.d.comb += s_b.eq(total >= theta)
-        else:
-            # s = min(u // θ, D) as a thermometer of constant comparisons: no divider.
-            steps = [total >= k * theta for k in range(1, d_max + 1) if k * theta <= neuron.v_max]
-            m.d.comb += s_b.eq(sum(steps))
-        s = Signal.like(s_b)          # stage C's spike count (registered)
-
-        # Stage C: reset.
-        v_next = Signal(signed(vb))
-        if neuron.reset == "hard":
-            m.d.comb += v_next.eq(Mux(s > 0, neuron.v_reset, c_u))
-        elif neuron.reset == "soft":
-            m.d.comb += v_next.eq(c_u - s * theta)
-        else:
-            m.d.comb += v_next.eq(c_u)
-
-        burst_ctr = Signal(range(d_max + 1))
-        clear_row = Signal()        # the row's last neuron is written back: zero its sums
+        # ---------------- UPDATE: one neuron per cycle (NeuronUpdate) ----------------
+        m.d.comb += update.acc_data.eq(acc_rd.data)
         with m.If(phase == Phase.UPDATE):
-            emitting = c_valid & (s > 0)
-            m.d.comb += [self.o_events.valid.eq(emitting), self.o_events.p.addr.eq(c_i)]
-            if self._burst:
-                # A graded spike s leaves as s binary events of the same address.
-                m.d.comb += self.o_events.p.value.eq(1)
-                sent = self.o_events.ready & (burst_ctr == s - 1)
-                with m.If(emitting & self.o_events.ready):
-                    m.d.sync += burst_ctr.eq(Mux(sent, 0, burst_ctr + 1))
-            else:
-                m.d.comb += self.o_events.p.value.eq(s)
-                sent = self.o_events.ready
-            m.d.comb += c_done.eq(c_valid & (~emitting | sent))
-            advance = ~c_valid | c_done
-
-            with m.If(c_done):
-                # Write back; the last timestep of an inference leaves zero state behind.
-                m.d.comb += [v_wr.addr.eq(c_i), v_wr.en.eq(1),
-                             v_wr.data.eq(Mux(last_step, 0, v_next))]
-                m.d.comb += clear_row.eq(c_row_end)
-
-            with m.If(advance):
-                m.d.sync += [c_valid.eq(d_valid), c_i.eq(d_i), c_g.eq(d_g),
-                             c_row_end.eq(d_row_end), c_u.eq(u), s.eq(s_b),
-                             d_valid.eq(b_valid), d_i.eq(b_i), d_g.eq(b_g),
-                             d_row_end.eq(b_row_end), d_leak_bias.eq(leak_bias),
-                             d_acc.eq(acc_sel),
-                             b_valid.eq(issuing)]
-                with m.If(issuing):
-                    m.d.comb += [acc_rd.addr.eq(g_ctr), acc_rd.en.eq(1),
-                                 v_rd.addr.eq(i_ctr), v_rd.en.eq(1)]
-                    if bias_rd is not None:
-                        m.d.comb += [bias_rd.addr.eq(i_ctr), bias_rd.en.eq(1)]
-                    m.d.sync += [b_i.eq(i_ctr), b_p.eq(p_ctr), b_g.eq(g_ctr),
-                                 b_row_end.eq((p_ctr == lanes - 1) | (i_ctr == n - 1))]
-                    with m.If(i_ctr == n - 1):
-                        m.d.sync += [issuing.eq(0), i_ctr.eq(0), p_ctr.eq(0), g_ctr.eq(0)]
-                    with m.Else():
-                        m.d.sync += i_ctr.eq(i_ctr + 1)
-                        if lanes > 1:
-                            with m.If(p_ctr == lanes - 1):
-                                m.d.sync += [p_ctr.eq(0), g_ctr.eq(g_ctr + 1)]
-                            with m.Else():
-                                m.d.sync += p_ctr.eq(p_ctr + 1)
-                        else:
-                            m.d.sync += g_ctr.eq(g_ctr + 1)
-                with m.Elif(~b_valid & ~d_valid):
-                    # Every neuron issued and the pipeline drained.
-                    m.d.sync += phase.eq(Phase.TICK)
-        with m.Else():
-            m.d.sync += issuing.eq(1)
+            wiring.connect(m, update.o_spikes, wiring.flipped(self.o_events))
+            with m.If(update.acc_en):
+                m.d.comb += [acc_rd.addr.eq(update.acc_addr), acc_rd.en.eq(1)]
+            with m.If(update.done):
+                m.d.sync += phase.eq(Phase.TICK)
 
         # ---------------- the accumulator write port: one explicit choice ----------------
         # Three users: INIT zeroes every row, stage B of ACCUM writes a summed row back, and
@@ -345,8 +233,8 @@ class NeuronCore(wiring.Component):
         with m.Elif(b_acc):
             m.d.comb += [acc_wr.addr.eq(b_row), acc_wr.data.eq(Cat(*lanes_sum)),
                          acc_wr.en.eq(1)]
-        with m.Elif(clear_row):
-            m.d.comb += [acc_wr.addr.eq(c_g), acc_wr.data.eq(0), acc_wr.en.eq(1)]
+        with m.Elif(update.clear_row):
+            m.d.comb += [acc_wr.addr.eq(update.clear_addr), acc_wr.data.eq(0), acc_wr.en.eq(1)]
 
         with m.If(phase == Phase.TICK):
             m.d.comb += [self.o_events.valid.eq(1), self.o_events.p.tick.eq(1)]
