@@ -433,12 +433,13 @@ class AttentionCore(wiring.Component):
             # QEMIT: walker -> stage A reads m[c] -> stage E sends m[c] at address a.
             e_valid = Signal()
             e_addr = Signal(bits_for(td - 1))
-            e_done = send_spike(m, self.o_events, e_valid & (phase == Phase.QEMIT), e_addr,
-                                m_rd.data, self._burst)
-            advance = ~e_valid | e_done
             done_seen = Signal()
             m.d.sync += done_seen.eq(walk_done & (phase == Phase.QEMIT))
             with m.If(phase == Phase.QEMIT):
+                # Driven only in this phase: an unconditional constant on part of the
+                # payload becomes an `always @*` that simulators never run (to_verilog).
+                e_done = send_spike(m, self.o_events, e_valid, e_addr, m_rd.data, self._burst)
+                advance = ~e_valid | e_done
                 m.d.comb += w_go.eq(advance)
                 with m.If(advance):
                     m.d.comb += [m_rd.addr.eq(ent_c), m_rd.en.eq(1)]
