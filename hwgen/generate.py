@@ -12,8 +12,9 @@ from .verilog_text import to_verilog
 
 __all__ = ["generate_verilog", "build_manifest", "write_outputs"]
 
-CYCLE_MODEL = (f"{core_cycle_model} per core; E = input events, N = neurons, P = lanes, "
-               "B = extra burst cycles (sum(s) - count(s > 0))")
+CYCLE_MODEL = (f"{core_cycle_model} per dense core; E = input events, N = neurons, "
+               "P = lanes, B = extra burst cycles (sum(s) - count(s > 0)); an attention "
+               "layer gives its own (layers.<name>.cycle_model)")
 
 
 def generate_verilog(model, options=None):

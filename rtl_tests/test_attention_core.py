@@ -1,11 +1,11 @@
-"""The attention unit alone (Amaranth's simulator, :mod:`attention_bench`): bit-exact
+"""The attention unit alone (Amaranth's simulator, :mod:`attention_unit_bench`): bit-exact
 against the golden step for both variants, many (tokens, dim, heads, lanes), neuron
 types, graded spikes and bursts, under random stalls with junk addresses; its cycles per
 timestep equal its cycle model exactly; no multiplier anywhere in it."""
 
 import numpy as np
 import pytest
-from attention_bench import attention_layer, golden_unit, random_spikes, run_unit
+from attention_unit_bench import attention_layer, golden_unit, random_spikes, run_unit
 from conftest import SEED
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st

@@ -5,13 +5,14 @@ spikes bit-exact, point to point (Q, K and V meet in a merge) and on a router fa
 
 import numpy as np
 import pytest
-from conftest import SEED, assert_bit_exact, build_dir_for, simulators
+from conftest import ROOT, SEED, assert_bit_exact, build_dir_for, simulators
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from random_models import neurons
 
+import golden
 from hwgen.inputs import random_inputs
-from hwgen.model import model_from_dict
+from hwgen.model import load_model, model_from_dict
 from hwgen.network import GenerateOptions
 
 
@@ -72,3 +73,17 @@ def test_random_attention_networks(request, variant, tokens, heads, head_dim, ne
     assert_bit_exact(model, x, "verilator", build_dir_for(request) / "case",
                      GenerateOptions(lanes=lanes, burst=burst), seed=data_seed,
                      stall_in=stall, stall_out=stall)
+
+
+@pytest.mark.parametrize("variant", ["hadamard", "linear"])
+def test_trained_transformer_on_the_whole_test_split(variant, build_dir):
+    """The committed spiking transformer (examples/transformer/) on all 360 test images:
+    every spike of every layer equals golden, so RTL accuracy = golden accuracy."""
+    model = load_model(ROOT / "examples" / "transformer" / f"transformer_{variant}.yaml")
+    split = np.load(ROOT / "examples" / "transformer" / "test_split.npz")
+    n = len(split["labels"])
+    x = np.broadcast_to(split["inputs"][:, None, :].astype(np.int64),
+                        (n, model.timesteps, model.input_size))
+    expected, _ = assert_bit_exact(model, x, "verilator", build_dir, GenerateOptions(lanes=4),
+                                   stall_in=0.1, stall_out=0.1)
+    assert np.mean(golden.predict(model, expected) == split["labels"]) >= 0.9

@@ -16,6 +16,9 @@ Workloads (all seeded, so every run measures the same thing):
 5. Router fabric (``scripts/fabric_bench.py``): the speed-up of splitting a 784 -> 128
    layer over 1, 2, 4, 8 cores; router throughput at saturation; latency through 1, 2, 4
    hops; router size per port on iCE40 and ECP5 against Hoplite.
+6. Spike-driven attention unit (``scripts/attention_bench.py``): cycles per timestep
+   against its cycle model for tokens in {4, 16, 64} and dim in {16, 64}, both variants;
+   LUT/FF/BRAM/DSP of the unit on the UP5K and the ECP5-85F.
 
 Usage: .venv/bin/python scripts/bench.py [--skip-builds] [--only SECTION ...] [--out docs/]
 """
@@ -41,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rtl_tests"))
 from random_models import dense_mlp  # noqa: E402  (the tests' model generators)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attention_bench import attention_markdown, bench_attention  # noqa: E402
 from fabric_bench import bench_fabric  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,6 +288,8 @@ def markdown(res):
              for r in b["runs"]])
     if res.get("fabric"):
         lines += fabric_markdown(res["fabric"])
+    if res.get("attention"):
+        lines += attention_markdown(res["attention"], _table)
     return "\n".join(lines) + "\n"
 
 
@@ -322,8 +328,13 @@ def _fabric():
     return bench_fabric(BUILD, log)
 
 
+def _attention():
+    return bench_attention(log)
+
+
 SECTIONS = {"cycle_model": bench_cycle_model, "synops": bench_synops,
-            "sim_speed": bench_sim_speed, "builds": bench_builds, "fabric": _fabric}
+            "sim_speed": bench_sim_speed, "builds": bench_builds, "fabric": _fabric,
+            "attention": _attention}
 
 
 def main():

@@ -769,6 +769,11 @@ def conclusions(s):
         ("- The block-diagonal form costs a factor of up to "
          f"{TOKENS} in both weight memory and operations of the per-token layers (the "
          "difference between the two synops columns)."),
+        "",
+        ("On an FPGA: both models build for the ULX3S (ECP5-85F) with timing met "
+         "(`hwgen build examples/transformer/transformer_<variant>.yaml --board ulx3s-85f "
+         "--lanes 4 -o out/`); the figures are in "
+         "[attention.md](attention.md#the-trained-transformer-on-an-fpga)."),
     ]
     return lines
 

@@ -108,6 +108,8 @@ class AttentionLayer(Layer):
         return dict(core.params["memories"])
 
     def manifest_entry(self, core):
+        from ..core.attention_core import CYCLE_MODEL
         return {"variant": self.variant, "tokens": self.tokens, "dim": self.dim,
                 "heads": self.heads, "q": self.inputs[0], "k": self.inputs[1],
-                "v": self.inputs[2], "neuron": self.neuron.to_dict(), "core": core.params}
+                "v": self.inputs[2], "neuron": self.neuron.to_dict(), "core": core.params,
+                "cycle_model": CYCLE_MODEL[self.variant]}
