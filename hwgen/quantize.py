@@ -260,18 +260,8 @@ def _quantize_layer(layer, where, xmax, timesteps, weight_bits, decay_bits, v_bi
 
     current_max = int((np.abs(w_int) @ xmax + np.abs(b_int)).max()) if w.size else 0
     need = _membrane_bits(current_max, decay_q, timesteps, theta, v_reset, layer.max_spikes)
-    if v_bits is not None:
-        if v_bits < max(_bits_for(theta), _bits_for(abs(v_reset))):
-            raise QuantizeError(f"{where}: v_bits={v_bits} cannot hold the threshold "
-                                f"{theta} and v_reset {v_reset}")
-        chosen = v_bits
-    else:
-        chosen = min(need, V_BITS_RANGE[1])
-    note = None
-    if chosen < need:
-        exact = False
-        note = (f"{where}: the membrane is {chosen} bits; it may clamp after {timesteps} "
-                f"timesteps of the largest input (it would need {need} bits never to clamp)")
+    chosen, note = _choose_v_bits(where, v_bits, need, theta, v_reset, timesteps)
+    exact = exact and note is None
 
     neuron.update(threshold=theta, reset=layer.reset, v_reset=v_reset, v_bits=chosen,
                   max_spikes=layer.max_spikes)
@@ -330,18 +320,8 @@ def _quantize_attention(layer, where, source_max, timesteps, decay_bits, v_bits)
     peak = max(source_max.get(src, 1) for src in layer.inputs)
     current_max = terms * peak * peak
     need = _membrane_bits(current_max, decay_q, timesteps, theta, v_reset, layer.max_spikes)
-    if v_bits is not None:
-        if v_bits < max(_bits_for(theta), _bits_for(abs(v_reset))):
-            raise QuantizeError(f"{where}: v_bits={v_bits} cannot hold the threshold "
-                                f"{theta} and v_reset {v_reset}")
-        chosen = v_bits
-    else:
-        chosen = min(need, V_BITS_RANGE[1])
-    note = None
-    if chosen < need:
-        exact = False
-        note = (f"{where}: the membrane is {chosen} bits; it may clamp after {timesteps} "
-                f"timesteps of the largest input (it would need {need} bits never to clamp)")
+    chosen, note = _choose_v_bits(where, v_bits, need, theta, v_reset, timesteps)
+    exact = exact and note is None
     neuron.update(threshold=theta, reset=layer.reset, v_reset=v_reset, v_bits=chosen,
                   max_spikes=layer.max_spikes)
     entry = {"name": layer.name, "type": AttentionLayer.type_name, "variant": layer.variant,
@@ -363,6 +343,24 @@ def _quantize_attention(layer, where, source_max, timesteps, decay_bits, v_bits)
         "exact": exact,
     }
     return entry, row, note
+
+
+def _choose_v_bits(where, v_bits, need, theta, v_reset, timesteps):
+    """The membrane width: ``v_bits`` if given (it must hold θ and v_reset), else the
+    ``need`` bits that never clamp, capped at the largest hwgen allows. Returns
+    ``(bits, note)``, the note saying when the membrane may clamp (``None`` otherwise)."""
+    if v_bits is not None:
+        if v_bits < max(_bits_for(theta), _bits_for(abs(v_reset))):
+            raise QuantizeError(f"{where}: v_bits={v_bits} cannot hold the threshold "
+                                f"{theta} and v_reset {v_reset}")
+        chosen = v_bits
+    else:
+        chosen = min(need, V_BITS_RANGE[1])
+    if chosen >= need:
+        return chosen, None
+    return chosen, (f"{where}: the membrane is {chosen} bits; it may clamp after {timesteps} "
+                    f"timesteps of the largest input (it would need {need} bits never to "
+                    "clamp)")
 
 
 def _membrane_bits(current_max, decay, timesteps, theta, v_reset, max_spikes):

@@ -76,8 +76,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from train_digits import (  # noqa: E402
     Adam,
+    golden_accuracy,
     load_split,
+    model_inputs,
     quantize_layer,
+    rtl_accuracy,
     save_test_split,
     surrogate,
 )
@@ -428,20 +431,6 @@ def quantize_model(params, cfg, source):
                     input_max=INPUT_MAX, weight_bits=WEIGHT_BITS, source=str(source))
 
 
-def model_inputs(model, x):
-    """[N, T, 64]: every image presented unchanged at every timestep (direct coding)."""
-    return np.broadcast_to(x.astype(np.int64)[:, None, :],
-                           (x.shape[0], model.timesteps, x.shape[1])).copy()
-
-
-def golden_accuracy(model, x, y):
-    """(accuracy, predictions, spikes of every layer) of the golden model."""
-    import golden
-    spikes = golden.run(model, model_inputs(model, x))
-    pred = golden.predict(model, spikes)
-    return float(np.mean(pred == y)), pred, spikes
-
-
 def model_synops(model, x, spikes):
     """Mean synaptic operations per inference, per layer and in total, from golden's
     spikes. An event is a nonzero entry (pixel or spike) at one timestep.
@@ -476,23 +465,6 @@ def weight_memory(model):
             "distinct": int(sum(layer.weights.size // (TOKENS * TOKENS if layer.name in
                                                         PER_TOKEN else 1)
                                 for layer in dense))}
-
-
-def rtl_accuracy(model, x, y, lanes, expected):
-    """Accuracy of the Verilator co-simulation, every layer compared against ``expected``
-    (golden's spikes)."""
-    import golden
-    from hwgen.compare import describe_mismatch, first_mismatch
-    from hwgen.network import GenerateOptions
-    from hwgen.sim.cosim import run_rtl
-    inputs = model_inputs(model, x)
-    spikes, info = run_rtl(model, inputs, sim="verilator", options=GenerateOptions(lanes=lanes),
-                           build_dir=ROOT / "sim_build" / f"eval_{model.name}", seed=0,
-                           stall_in=0.1, stall_out=0.1)
-    mismatch = first_mismatch(model, expected, spikes)
-    pred = golden.predict(model, {model.output: info["out_spikes"]})
-    return float(np.mean(pred == y)), mismatch and describe_mismatch(mismatch, "golden",
-                                                                      "verilator"), info
 
 
 # --------------------------------------------------------------------------------------

@@ -262,8 +262,9 @@ class AttentionCore(wiring.Component):
                     m.d.sync += phase.eq(Phase.KWALK)
                 with m.Elif(ev.value != 0):
                     m.d.sync += [s1_kind.eq(kind), s1_a.eq(a), s1_entry.eq(entry)]
-        # Stage 1 and 2 finish the last events in the first cycles of KWALK, which reads
-        # neither the lists nor the bitmap before its third cycle.
+        # Stage 1 of the last event runs in the cycle the tick is taken; stage 2 of a last
+        # V event in KWALK's first cycle, which only fetches a K entry (the bitmap is read
+        # from its second cycle on).
         s1_row = s1_a >> lp
         with m.Switch(s1_kind):
             with m.Case(1):
@@ -305,6 +306,8 @@ class AttentionCore(wiring.Component):
         # A walk's first cycle only fetches, even from an empty list: every walk costs
         # its operations + 2 cycles (a cycle model without cases).
         w_started = Signal()
+        # Every phase change out of a walk starts the next one from its first entry.
+        walk_restart = [w_idx.eq(0), w_k.eq(0), w_have.eq(0), w_started.eq(0)]
         for ph, (rd, count, rows) in walk_lists.items():
             with m.If(phase == ph):
                 m.d.comb += [op_valid.eq(w_have), op_entry.eq(rd.data),
@@ -364,7 +367,7 @@ class AttentionCore(wiring.Component):
                     m.d.sync += [b_valid.eq(1), b_row.eq(ent_c >> lp),
                                  b_lane.eq(ent_c[:lp] if lp else 0)]
             with m.If(walk_done):
-                m.d.sync += phase.eq(Phase.VCLEAR)
+                m.d.sync += [phase.eq(Phase.VCLEAR), *walk_restart]
         with m.If(b_valid & (phase != Phase.QWALK)):       # KWALK's stage B (and drain)
             if linear:
                 old = Mux(live_rd.data, kv_rd.data, 0)
@@ -382,7 +385,7 @@ class AttentionCore(wiring.Component):
             with m.If(op_valid):
                 m.d.comb += [vb_wr.addr.eq(op_entry), vb_wr.data.eq(0), vb_wr.en.eq(1)]
             with m.If(walk_done):
-                m.d.sync += phase.eq(Phase.QWALK if linear else Phase.UPDATE)
+                m.d.sync += [phase.eq(Phase.QWALK if linear else Phase.UPDATE), *walk_restart]
                 if not linear:
                     m.d.comb += update.start.eq(1)
 
@@ -400,7 +403,7 @@ class AttentionCore(wiring.Component):
                 drained = Signal()
                 m.d.sync += drained.eq(walk_done)
                 with m.If(drained):
-                    m.d.sync += [phase.eq(Phase.UPDATE), drained.eq(0)]
+                    m.d.sync += [phase.eq(Phase.UPDATE), drained.eq(0), *walk_restart]
                     m.d.comb += update.start.eq(1)
                 with m.If(b_valid):
                     src = Mux(live_rd.data, kv_rd.data, 0)
@@ -426,8 +429,7 @@ class AttentionCore(wiring.Component):
                 m.d.comb += [m_wr.addr.eq(update.result_index),
                              m_wr.data.eq(update.result_spikes), m_wr.en.eq(update.result_valid)]
             with m.If(update.done):
-                m.d.sync += [phase.eq(Phase.TICK if linear else Phase.QEMIT),
-                             w_idx.eq(0), w_k.eq(0), w_have.eq(0), w_started.eq(0), live_clr.eq(0)]
+                m.d.sync += [phase.eq(Phase.TICK if linear else Phase.QEMIT), live_clr.eq(0)]
 
         if not linear:
             # QEMIT: walker -> stage A reads m[c] -> stage E sends m[c] at address a.
@@ -447,16 +449,11 @@ class AttentionCore(wiring.Component):
                     # Done once the walk was done a cycle ago too: an empty list then
                     # costs what a full one costs beyond its operations (Eq + 3).
                     with m.If(walk_done & done_seen & ~e_valid):
-                        m.d.sync += phase.eq(Phase.TICK)
+                        m.d.sync += [phase.eq(Phase.TICK), *walk_restart]
 
         with m.If(phase == Phase.TICK):
             m.d.comb += [self.o_events.valid.eq(1), self.o_events.p.tick.eq(1)]
             with m.If(self.o_events.ready):
                 m.d.sync += [phase.eq(Phase.RECV), step.eq(Mux(last_step, 0, step + 1)),
-                             n_q.eq(0), n_k.eq(0), n_v.eq(0),
-                             w_idx.eq(0), w_k.eq(0), w_have.eq(0), w_started.eq(0)]
-
-        # Walks start from the first entry.
-        with m.If((phase == Phase.KWALK) & walk_done | (phase == Phase.VCLEAR) & walk_done):
-            m.d.sync += [w_idx.eq(0), w_k.eq(0), w_have.eq(0), w_started.eq(0)]
+                             n_q.eq(0), n_k.eq(0), n_v.eq(0)]
         return m
