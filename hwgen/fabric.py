@@ -109,14 +109,16 @@ class FabricPlan:
         for node in graph.layers:
             parts = splits.get(node.name)
             if parts is None:
-                parts = (1 if max_neurons_per_core is None
+                # --max-neurons-per-core splits what can be split and leaves the rest whole
+                # (an attention unit); only an explicit --split of such a layer is an error.
+                parts = (1 if max_neurons_per_core is None or not node.layer.splittable
                          else math.ceil(node.size / max_neurons_per_core))
             if not 1 <= parts <= node.size:
                 raise FabricError(f"layer '{node.name}': cannot split {node.size} neurons "
                                   f"into {parts} cores (1 .. {node.size})")
             if parts > 1 and not node.layer.splittable:
-                raise FabricError(f"layer '{node.name}': a {node.layer.type_name} layer "
-                                  "cannot be split across cores")
+                raise FabricError(f"layer '{node.name}': {node.layer.type_name} layers "
+                                  "cannot be split across cores (dense layers can)")
             start, slices = 0, []
             for k, size in enumerate(split_sizes(node.size, parts)):
                 name = node.name if parts == 1 else f"{node.name}_s{k}"

@@ -155,6 +155,11 @@ def _model(variant="linear", threshold=1, **att):
     ({"k": "nope"}, r"k 'nope' must be 'input' or the name of an earlier layer"),
     ({"v": "q"}, r"q, k and v must name three different layers"),
     ({"q": "input"}, r"q 'input' must be binary .* its spikes reach 3"),
+    ({"q": ["q"]}, r"q \['q'\] must be 'input' or the name of an earlier layer"),
+    ({"v": "att"}, r"v 'att' must be 'input' or the name of an earlier layer"),
+    ({"tokens": 0}, r"tokens must be >= 1, got 0"),
+    ({"tokens": 300, "dim": 300, "heads": 1}, r"tokens \* dim = 90000 is more than 65536"),
+    ({"variant": "linear", "neuron": 4}, r"neuron must be a mapping"),
 ])
 def test_attention_fields_refused_clearly(change, rule):
     d = _model(**change)

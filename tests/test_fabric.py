@@ -149,3 +149,29 @@ def test_splitting_needs_a_fabric():
         GenerateOptions(topology="p2p", max_neurons_per_core=4)
     assert GenerateOptions(max_neurons_per_core=4).topology == "crossbar"
     assert GenerateOptions().topology == "p2p"
+
+
+def _attention_model():
+    """input -> q, k, v (8 neurons each) -> attention (2 tokens x 4 channels)."""
+    proj = {"type": "dense", "input": "input", "size": 8, "weight_bits": 2,
+            "weights": np.eye(8, dtype=int).tolist(),
+            "neuron": {"model": "if", "threshold": 1, "reset": "hard", "v_bits": 4}}
+    return model_from_dict({
+        "format": "hwgen-model/1", "name": "att", "timesteps": 2,
+        "input": {"size": 8, "max_value": 1},
+        "layers": [{"name": r, **proj} for r in "qkv"] + [{
+            "name": "att", "type": "attention", "variant": "linear", "tokens": 2, "dim": 4,
+            "heads": 2, "q": "q", "k": "k", "v": "v",
+            "neuron": {"model": "if", "threshold": 1, "reset": "soft", "v_bits": 6}}],
+        "output": "att"})
+
+
+def test_max_neurons_per_core_leaves_an_attention_unit_whole():
+    plan = _plan(_attention_model(), max_neurons_per_core=3)
+    assert [len(plan.slices[name]) for name in "qkv"] == [3, 3, 3]
+    assert [s.size for s in plan.slices["att"]] == [8]
+
+
+def test_splitting_an_attention_layer_is_one_clear_error():
+    with pytest.raises(FabricError, match="layer 'att': attention layers cannot be split"):
+        _plan(_attention_model(), splits={"att": 2})

@@ -35,8 +35,8 @@ The input is the layer's concatenated ``[Q | K | V]`` events (binary; ``Q`` at a
     linear:   cycles = E + Ek*R + Ev + Eq*R + T*D + 12 + B
     hadamard: cycles = E + Ek   + Ev + D  + Eq  + 12 + B
 
-(``E + 1`` to receive with the tick, ``ops + 2`` per walk, one more before the update,
-``N + 4`` to update, one for the tick.)
+(``E + 1`` to receive with the tick, ``ops + 2`` per walk and one more after the last
+walk, ``N + 3`` to update, one for the tick.)
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
@@ -50,9 +50,11 @@ from .neuron_update import NeuronUpdate, send_spike
 
 __all__ = ["AttentionCore", "attention_params", "cycle_model", "CYCLE_MODEL", "lanes_for"]
 
+_TERMS = ("E = input events, Eq/Ek/Ev of them Q/K/V events, R = dim / heads / P rows per "
+          "event, P = lanes used, B = extra burst cycles")
 CYCLE_MODEL = {
-    "linear": "cycles per timestep = E + Ek*R + Ev + Eq*R + T*D + 12 + B",
-    "hadamard": "cycles per timestep = E + Ek + Ev + D + Eq + 12 + B",
+    "linear": f"cycles per timestep = E + Ek*R + Ev + Eq*R + tokens*dim + 12 + B; {_TERMS}",
+    "hadamard": f"cycles per timestep = E + Ek + Ev + dim + Eq + 12 + B; {_TERMS}",
 }
 
 
