@@ -116,15 +116,6 @@ class NeuronUpdate(wiring.Component):
             "result_spikes": Out(range(neuron.max_spikes + 1)),
         })
 
-    @property
-    def memories(self):
-        """``{name: {"width", "depth"}}`` of the block's own memories."""
-        vb = self._neuron.v_bits
-        out = {"v": {"width": vb, "depth": self._size}}
-        if self._bias is not None:
-            out["bias"] = {"width": vb, "depth": self._size}
-        return out
-
     def elaborate(self, platform):
         m = Module()
         neuron, n, lanes = self._neuron, self._size, self._lanes
