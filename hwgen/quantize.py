@@ -240,31 +240,16 @@ def _quantize_layer(layer, where, xmax, timesteps, weight_bits, decay_bits, v_bi
         scale = qmax / max(layer.threshold, 1.0)
     w_int = np.rint(snap(w * scale)).astype(np.int64)
     b_int = np.rint(snap(b * scale)).astype(np.int64)
-    theta = integer_threshold(layer.threshold * scale, layer.strict)
-    v_reset = int(np.rint(snap(layer.v_reset * scale)))
-    neuron, decay_q, leak_exact = _leak(layer.decay, decay_bits, where)
 
     # Worst case of the change, in the float network's own (voltage) units.
     dw = w_int / scale - w
     db = b_int / scale - b
     current_error = float((np.abs(dw) @ xmax + np.abs(db)).max()) if w.size else 0.0
-    # With integer membranes a comparison moves nowhere (u > t <=> u >= floor(t) + 1,
-    # u >= t <=> u >= ceil(t)); only dividing by the threshold (graded spikes) or
-    # subtracting it (soft reset) needs the threshold itself to be an integer.
-    t_scaled = float(snap(layer.threshold * scale))
-    divides = layer.max_spikes > 1 or layer.reset == "soft"
-    theta_error = abs(theta - t_scaled) / scale if divides else 0.0
-    exact = (np.array_equal(w_int, snap(w * scale)) and np.array_equal(b_int, snap(b * scale))
-             and v_reset == snap(layer.v_reset * scale) and leak_exact
-             and (theta == t_scaled or not divides))
-
     current_max = int((np.abs(w_int) @ xmax + np.abs(b_int)).max()) if w.size else 0
-    need = _membrane_bits(current_max, decay_q, timesteps, theta, v_reset, layer.max_spikes)
-    chosen, note = _choose_v_bits(where, v_bits, need, theta, v_reset, timesteps)
-    exact = exact and note is None
-
-    neuron.update(threshold=theta, reset=layer.reset, v_reset=v_reset, v_bits=chosen,
-                  max_spikes=layer.max_spikes)
+    neuron, fields, neuron_exact, note = _quantize_neuron(layer, scale, where, current_max,
+                                                          timesteps, decay_bits, v_bits)
+    exact = (np.array_equal(w_int, snap(w * scale)) and np.array_equal(b_int, snap(b * scale))
+             and neuron_exact)
     entry = {"name": layer.name, "type": DenseLayer.type_name, "input": _input_field(layer.inputs),
              "size": layer.size, "weights": w_int, "weight_bits": weight_bits,
              "neuron": neuron}
@@ -275,18 +260,43 @@ def _quantize_layer(layer, where, xmax, timesteps, weight_bits, decay_bits, v_bi
         "weights": {"max": wmax, "max_int": int(np.abs(w_int).max()) if w.size else 0,
                     "max_abs_error": float(np.abs(dw).max()) if w.size else 0.0},
         "bias_max_abs_error": float(np.abs(db).max()) if b.size else 0.0,
-        "threshold": {"float": float(layer.threshold), "int": theta,
-                      "rule": ("u > {:g}  <=>  u >= {}" if layer.strict else
-                               "u >= {:g}  <=>  u >= {}").format(t_scaled, theta),
-                      "abs_error": theta_error, "divides": divides},
-        "leak": {"float": float(layer.decay), "realized": decay_q,
-                 "hwgen": _leak_text(neuron)},
-        "v_reset": {"float": float(layer.v_reset), "int": v_reset},
-        "v_bits": chosen, "may_clamp": chosen < need,
+        **fields,
         "worst_case_current_error": current_error,
         "exact": bool(exact),
     }
     return entry, row, note
+
+
+def _quantize_neuron(layer, scale, where, current_max, timesteps, decay_bits, v_bits):
+    """The neuron block of a layer whose voltages are multiplied by ``scale`` (its
+    threshold, v_reset, leak and membrane width; ``current_max`` bounds its input per
+    timestep in integer units). Returns ``(neuron mapping, report fields, exact, note)``."""
+    theta = integer_threshold(layer.threshold * scale, layer.strict)
+    v_reset = int(np.rint(snap(layer.v_reset * scale)))
+    neuron, decay_q, leak_exact = _leak(layer.decay, decay_bits, where)
+    # With integer membranes a comparison moves nowhere (u > t <=> u >= floor(t) + 1,
+    # u >= t <=> u >= ceil(t)); only dividing by the threshold (graded spikes) or
+    # subtracting it (soft reset) needs the threshold itself to be an integer.
+    t_scaled = float(snap(layer.threshold * scale))
+    divides = layer.max_spikes > 1 or layer.reset == "soft"
+    need = _membrane_bits(current_max, decay_q, timesteps, theta, v_reset, layer.max_spikes)
+    chosen, note = _choose_v_bits(where, v_bits, need, theta, v_reset, timesteps)
+    exact = (v_reset == snap(layer.v_reset * scale) and leak_exact
+             and (theta == t_scaled or not divides) and note is None)
+    neuron.update(threshold=theta, reset=layer.reset, v_reset=v_reset, v_bits=chosen,
+                  max_spikes=layer.max_spikes)
+    fields = {
+        "threshold": {"float": float(layer.threshold), "int": theta,
+                      "rule": ("u > {:g}  <=>  u >= {}" if layer.strict else
+                               "u >= {:g}  <=>  u >= {}").format(t_scaled, theta),
+                      "abs_error": abs(theta - t_scaled) / scale if divides else 0.0,
+                      "divides": divides},
+        "leak": {"float": float(layer.decay), "realized": decay_q,
+                 "hwgen": _leak_text(neuron)},
+        "v_reset": {"float": float(layer.v_reset), "int": v_reset},
+        "v_bits": chosen, "may_clamp": chosen < need,
+    }
+    return neuron, fields, bool(exact), note
 
 
 def _quantize_attention(layer, where, source_max, timesteps, decay_bits, v_bits):
@@ -308,37 +318,18 @@ def _quantize_attention(layer, where, source_max, timesteps, decay_bits, v_bits)
     if layer.threshold < 0 or (layer.threshold == 0 and not layer.strict):
         raise QuantizeError(f"{where}: threshold {layer.threshold:g} is not positive; "
                             f"hwgen neurons need a threshold of at least 1")
-    theta = integer_threshold(layer.threshold, layer.strict)
-    t_snapped = float(snap(layer.threshold))
-    v_reset = int(np.rint(snap(layer.v_reset)))
-    neuron, decay_q, leak_exact = _leak(layer.decay, decay_bits, where)
-    divides = layer.max_spikes > 1 or layer.reset == "soft"
-    exact = bool(leak_exact and v_reset == snap(layer.v_reset)
-                 and (theta == t_snapped or not divides))
     terms = layer.tokens if layer.variant == "hadamard" else layer.tokens * (
         layer.dim // max(layer.heads, 1))
     peak = max(source_max.get(src, 1) for src in layer.inputs)
-    current_max = terms * peak * peak
-    need = _membrane_bits(current_max, decay_q, timesteps, theta, v_reset, layer.max_spikes)
-    chosen, note = _choose_v_bits(where, v_bits, need, theta, v_reset, timesteps)
-    exact = exact and note is None
-    neuron.update(threshold=theta, reset=layer.reset, v_reset=v_reset, v_bits=chosen,
-                  max_spikes=layer.max_spikes)
+    neuron, fields, exact, note = _quantize_neuron(layer, 1.0, where, terms * peak * peak,
+                                                   timesteps, decay_bits, v_bits)
     entry = {"name": layer.name, "type": AttentionLayer.type_name, "variant": layer.variant,
              "tokens": layer.tokens, "dim": layer.dim, "heads": layer.heads,
              "q": layer.q, "k": layer.k, "v": layer.v, "neuron": neuron}
     row = {
         "layer": layer.name, "type": AttentionLayer.type_name, "from": layer.where(),
         "scale": 1.0,
-        "threshold": {"float": float(layer.threshold), "int": theta,
-                      "rule": ("u > {:g}  <=>  u >= {}" if layer.strict else
-                               "u >= {:g}  <=>  u >= {}").format(t_snapped, theta),
-                      "abs_error": abs(theta - t_snapped) if divides else 0.0,
-                      "divides": divides},
-        "leak": {"float": float(layer.decay), "realized": decay_q,
-                 "hwgen": _leak_text(neuron)},
-        "v_reset": {"float": float(layer.v_reset), "int": v_reset},
-        "v_bits": chosen, "may_clamp": chosen < need,
+        **fields,
         "worst_case_current_error": 0.0,
         "exact": exact,
     }
