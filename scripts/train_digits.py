@@ -364,6 +364,37 @@ def to_hwgen_float(params, max_spikes):
     return arrays
 
 
+def fit(params, lr_scale, layers, x_train, y_train, epochs, rng, loss_and_grads, predict,
+        label, log=log):
+    """Adam on ``params`` (in place) for ``epochs`` epochs of shuffled mini-batches of
+    ``BATCH``, step size cosine-decayed from LR to LR_MIN; the recipe both training
+    scripts share. ``loss_and_grads(params, x, y)`` gives the loss and ``{layer: (grad
+    weight, grad bias)}``; ``predict(params)`` the training-set classes, logged with
+    ``label`` every ten epochs and at the end (through ``log``)."""
+    # Biases are in threshold units already: their steps are not scaled down.
+    adam = Adam(params, {key: scale for name in layers
+                         for key, scale in ((f"{name}.weight", lr_scale[name]),
+                                            (f"{name}.bias", 1.0))})
+    steps_per_epoch = -(-len(x_train) // BATCH)
+    total_steps = epochs * steps_per_epoch
+    for epoch in range(epochs):
+        order = rng.permutation(len(x_train))
+        losses = []
+        for i in range(steps_per_epoch):
+            batch = order[i * BATCH:(i + 1) * BATCH]
+            loss, grads = loss_and_grads(params, x_train[batch], y_train[batch])
+            flat = {f"{name}.{p}": g for name in layers
+                    for p, g in zip(("weight", "bias"), grads[name], strict=True)}
+            progress = (epoch * steps_per_epoch + i) / total_steps
+            lr = LR_MIN + 0.5 * (LR - LR_MIN) * (1 + np.cos(np.pi * progress))
+            adam.step(params, flat, lr)
+            losses.append(loss)
+        if epoch % 10 == 9 or epoch == epochs - 1:
+            train_acc = np.mean(predict(params) == y_train)
+            log(f"{label} epoch {epoch + 1}/{epochs} loss {np.mean(losses):.4f} "
+                f"train acc {train_acc:.4f}")
+
+
 def train_one(max_spikes, timesteps, hidden=64, epochs=60, seed=0, split=None):
     """Train one (D, T) configuration.
 
@@ -375,30 +406,10 @@ def train_one(max_spikes, timesteps, hidden=64, epochs=60, seed=0, split=None):
     x_train, x_test, y_train, y_test = split if split is not None else load_split()
     rng = np.random.default_rng(seed)
     params, lr_scale = init_params(rng, x_train, hidden, max_spikes, timesteps)
-    # Biases are in threshold units already: their steps are not scaled down.
-    adam = Adam(params, {key: scale for name in LAYERS
-                         for key, scale in ((f"{name}.weight", lr_scale[name]),
-                                            (f"{name}.bias", 1.0))})
-    steps_per_epoch = -(-len(x_train) // BATCH)
-    total_steps = epochs * steps_per_epoch
-    for epoch in range(epochs):
-        order = rng.permutation(len(x_train))
-        losses = []
-        for i in range(steps_per_epoch):
-            batch = order[i * BATCH:(i + 1) * BATCH]
-            loss, grads = loss_and_grads(params, x_train[batch], y_train[batch],
-                                         max_spikes, timesteps)
-            flat = {f"{name}.{p}": g for name in LAYERS
-                    for p, g in zip(("weight", "bias"), grads[name], strict=True)}
-            progress = (epoch * steps_per_epoch + i) / total_steps
-            lr = LR_MIN + 0.5 * (LR - LR_MIN) * (1 + np.cos(np.pi * progress))
-            adam.step(params, flat, lr)
-            losses.append(loss)
-        if epoch % 10 == 9 or epoch == epochs - 1:
-            train_acc = np.mean(forward_float(params, x_train, max_spikes, timesteps)[0]
-                                == y_train)
-            log(f"D={max_spikes} T={timesteps} epoch {epoch + 1}/{epochs} "
-                f"loss {np.mean(losses):.4f} train acc {train_acc:.4f}")
+    fit(params, lr_scale, LAYERS, x_train, y_train, epochs, rng,
+        lambda p, xb, yb: loss_and_grads(p, xb, yb, max_spikes, timesteps),
+        lambda p: forward_float(p, x_train, max_spikes, timesteps)[0],
+        f"D={max_spikes} T={timesteps}")
     pred, trace = forward_float(params, x_test, max_spikes, timesteps)
     events, binary = synops(trace)
     stats = {"events": events, "binary": binary, "max_abs_u": membrane_peaks(trace)}
@@ -507,6 +518,20 @@ def rtl_accuracy(model, x, y, lanes, expected):
                                                                       "verilator"), info
 
 
+def rtl_figures(model, label, x, y, lanes, expected):
+    """The ``rtl_*`` fields of a committed model's row (accuracy, bit-exactness against
+    ``expected``, cycles, times), logged."""
+    start = time.perf_counter()
+    rtl_acc, mismatch, info = rtl_accuracy(model, x, y, lanes, expected)
+    row = {"rtl_acc": rtl_acc, "rtl_bit_exact": mismatch is None, "rtl_cycles": info["cycles"],
+           "rtl_engine": info["engine"], "rtl_sim_seconds": round(info["seconds"], 2),
+           "rtl_seconds": round(time.perf_counter() - start, 1), "rtl_lanes": lanes}
+    log(f"{label}: RTL {rtl_acc:.4f}, {'bit-exact' if mismatch is None else mismatch}, "
+        f"{info['cycles']} cycles in {info['seconds']:.2f} s of simulation "
+        f"({row['rtl_seconds']} s with generation and build)")
+    return row
+
+
 def cmd_evaluate(args):
     from hwgen.model import load_model
     summary = json.loads((DOCS / "digits.json").read_text())
@@ -521,17 +546,7 @@ def cmd_evaluate(args):
                "golden_acc": golden_acc}
         log(f"{path.name}: golden {golden_acc:.4f}")
         if not args.no_rtl:
-            start = time.perf_counter()
-            rtl_acc, mismatch, info = rtl_accuracy(model, x, y, args.lanes, expected)
-            row.update(rtl_acc=rtl_acc, rtl_bit_exact=mismatch is None,
-                       rtl_cycles=info["cycles"], rtl_engine=info["engine"],
-                       rtl_sim_seconds=round(info["seconds"], 2),
-                       rtl_seconds=round(time.perf_counter() - start, 1),
-                       rtl_lanes=args.lanes)
-            log(f"{path.name}: RTL {rtl_acc:.4f}, "
-                f"{'bit-exact' if mismatch is None else mismatch}, {info['cycles']} cycles "
-                f"in {info['seconds']:.2f} s of simulation ({row['rtl_seconds']} s with "
-                "generation and build)")
+            row.update(rtl_figures(model, path.name, x, y, args.lanes, expected))
         committed.append(row)
     summary["committed"] = committed
     (DOCS / "digits.json").write_text(json.dumps(summary, indent=2) + "\n")

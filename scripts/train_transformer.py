@@ -75,12 +75,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from train_digits import (  # noqa: E402
-    Adam,
+    fit,
     golden_accuracy,
     load_split,
     model_inputs,
     quantize_layer,
-    rtl_accuracy,
+    rtl_figures,
     save_test_split,
     surrogate,
 )
@@ -101,9 +101,7 @@ PER_TOKEN = ("embed", "q", "k", "v", "proj")
 VARIANTS = ("hadamard", "linear")
 
 # Training recipe (train_digits.py's, see there); chosen once, shared by both variants.
-BATCH = 32
-LR = 0.01
-LR_MIN = 1e-4
+# Batch size and step sizes are train_digits.fit's (BATCH, LR, LR_MIN).
 KAPPA = 5.0
 MEMBRANE_WEIGHT = 0.1
 INIT_GAIN = 1.0
@@ -365,27 +363,9 @@ def train_one(cfg, epochs, seed, split):
     params, lr_scale = init_params(rng, x_train, cfg)
     log(f"{cfg.variant}: attention threshold {float(params['att.threshold']):.3f} counts "
         f"-> {integer_threshold(float(params['att.threshold']), strict=False)}")
-    adam = Adam(params, {key: scale for name in DENSE
-                         for key, scale in ((f"{name}.weight", lr_scale[name]),
-                                            (f"{name}.bias", 1.0))})
-    steps_per_epoch = -(-len(x_train) // BATCH)
-    total_steps = epochs * steps_per_epoch
-    for epoch in range(epochs):
-        order = rng.permutation(len(x_train))
-        losses = []
-        for i in range(steps_per_epoch):
-            batch = order[i * BATCH:(i + 1) * BATCH]
-            loss, grads = loss_and_grads(params, x_train[batch], y_train[batch], cfg)
-            flat = {f"{name}.{p}": g for name in DENSE
-                    for p, g in zip(("weight", "bias"), grads[name], strict=True)}
-            progress = (epoch * steps_per_epoch + i) / total_steps
-            lr = LR_MIN + 0.5 * (LR - LR_MIN) * (1 + np.cos(np.pi * progress))
-            adam.step(params, flat, lr)
-            losses.append(loss)
-        if epoch % 10 == 9 or epoch == epochs - 1:
-            train_acc = np.mean(forward_float(params, x_train, cfg)[0] == y_train)
-            log(f"{cfg.variant} epoch {epoch + 1}/{epochs} loss {np.mean(losses):.4f} "
-                f"train acc {train_acc:.4f}")
+    fit(params, lr_scale, DENSE, x_train, y_train, epochs, rng,
+        lambda p, xb, yb: loss_and_grads(p, xb, yb, cfg),
+        lambda p: forward_float(p, x_train, cfg)[0], cfg.variant, log=log)
     seconds = time.perf_counter() - start
     pred, _ = forward_float(params, x_test, cfg)
     return params, float(np.mean(pred == y_test)), seconds
@@ -545,17 +525,7 @@ def cmd_evaluate(args):
         for key in [k for k in row if k.startswith("rtl_")]:
             del row[key]                     # never keep figures of an older model
         if not args.no_rtl:
-            start = time.perf_counter()
-            rtl_acc, mismatch, info = rtl_accuracy(model, x, y, args.lanes, expected)
-            row.update(rtl_acc=rtl_acc, rtl_bit_exact=mismatch is None,
-                       rtl_cycles=info["cycles"], rtl_engine=info["engine"],
-                       rtl_sim_seconds=round(info["seconds"], 2),
-                       rtl_seconds=round(time.perf_counter() - start, 1),
-                       rtl_lanes=args.lanes)
-            log(f"{path.name}: RTL {rtl_acc:.4f}, "
-                f"{'bit-exact' if mismatch is None else mismatch}, {info['cycles']} cycles "
-                f"in {info['seconds']:.2f} s of simulation ({row['rtl_seconds']} s with "
-                "generation and build)")
+            row.update(rtl_figures(model, path.name, x, y, args.lanes, expected))
     summary["dense_digits"] = dense_digits_reference()
     (DOCS / "transformer.json").write_text(json.dumps(summary, indent=2) + "\n")
     write_markdown(DOCS / "transformer.md", summary)
