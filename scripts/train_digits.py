@@ -518,9 +518,9 @@ def rtl_accuracy(model, x, y, lanes, expected):
                                                                       "verilator"), info
 
 
-def rtl_figures(model, label, x, y, lanes, expected):
+def rtl_figures(model, label, x, y, lanes, expected, log=log):
     """The ``rtl_*`` fields of a committed model's row (accuracy, bit-exactness against
-    ``expected``, cycles, times), logged."""
+    ``expected``, cycles, times), logged through ``log``."""
     start = time.perf_counter()
     rtl_acc, mismatch, info = rtl_accuracy(model, x, y, lanes, expected)
     row = {"rtl_acc": rtl_acc, "rtl_bit_exact": mismatch is None, "rtl_cycles": info["cycles"],

@@ -525,7 +525,7 @@ def cmd_evaluate(args):
         for key in [k for k in row if k.startswith("rtl_")]:
             del row[key]                     # never keep figures of an older model
         if not args.no_rtl:
-            row.update(rtl_figures(model, path.name, x, y, args.lanes, expected))
+            row.update(rtl_figures(model, path.name, x, y, args.lanes, expected, log=log))
     summary["dense_digits"] = dense_digits_reference()
     (DOCS / "transformer.json").write_text(json.dumps(summary, indent=2) + "\n")
     write_markdown(DOCS / "transformer.md", summary)
