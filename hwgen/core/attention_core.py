@@ -352,12 +352,12 @@ class AttentionCore(wiring.Component):
         kb = _pow2_bits(r)
         ent_lo = op_entry[:lo_bits]                 # a (hadamard) or the A row base (linear)
         ent_c = op_entry[lo_bits:lo_bits + c_bits]  # the channel
+        kv_row = Cat(w_k[:kb], ent_c) if kb else ent_c   # KV row (c, chunk): linear walks
 
         with m.If(phase == Phase.KWALK):
             m.d.comb += w_go.eq(1)
             with m.If(op_valid):
                 if linear:
-                    kv_row = Cat(w_k[:kb], ent_c) if kb else ent_c
                     m.d.comb += [kv_rd.addr.eq(kv_row), kv_rd.en.eq(1),
                                  live_rd.addr.eq(ent_c), live_rd.en.eq(1),
                                  vb_rd.addr.eq(ent_lo + w_k), vb_rd.en.eq(1)]
@@ -395,7 +395,6 @@ class AttentionCore(wiring.Component):
             with m.If(phase == Phase.QWALK):
                 m.d.comb += w_go.eq(1)
                 with m.If(op_valid):
-                    kv_row = Cat(w_k[:kb], ent_c) if kb else ent_c
                     m.d.comb += [kv_rd.addr.eq(kv_row), kv_rd.en.eq(1),
                                  live_rd.addr.eq(ent_c), live_rd.en.eq(1),
                                  acc_rd.addr.eq(ent_lo + w_k), acc_rd.en.eq(1)]
