@@ -102,7 +102,7 @@ class NetworkGraph:
         self.options = options
         self.timesteps = model.timesteps
         self.output = model.output
-        self.nodes = {"input": Node("input", None, (model.input_size,), model.input_max,
+        self.nodes = {"input": Node("input", None, tuple(model.input_shape), model.input_max,
                                     model.input_max, ())}
         for layer in model.layers:            # file order is a topological order
             base, edges = 0, []
@@ -110,9 +110,10 @@ class NetworkGraph:
                 size = self.nodes[src].size
                 edges.append(Edge(src, layer.name, slot, base, size))
                 base += size
-            burst = options.burst and layer.spike_max > 1
+            source_event_max = max(self.nodes[src].event_max for src in layer.inputs)
             self.nodes[layer.name] = Node(layer.name, layer, tuple(layer.shape),
-                                          layer.spike_max, 1 if burst else layer.spike_max,
+                                          layer.spike_max,
+                                          layer.event_max(source_event_max, options.burst),
                                           tuple(edges))
         out = self.nodes[model.output]
         self._consumers = {name: [] for name in self.nodes}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from .layers import LAYER_TYPES, PLANNED_TYPES, Layer, SourceTable
+from .layers import LAYER_TYPES, Layer, SourceTable
 from .model_fields import MAX_SIZE, FieldChecker, ModelError
 from .neuron import FRAC_BITS_RANGE, MAX_SPIKES_RANGE, V_BITS_RANGE, Neuron
 
@@ -67,6 +67,11 @@ class Model:
     layers: list[Layer]        # in file order, which is evaluation order
     output: str
     path: Path | None = None
+    input_shape: tuple | None = None    # (C, H, W) when the input is a feature map
+
+    def __post_init__(self):
+        if self.input_shape is None:
+            self.input_shape = (self.input_size,)
 
     def layer(self, name):
         return next(layer for layer in self.layers if layer.name == name)
@@ -125,15 +130,23 @@ def model_from_dict(data, path=Path("<model>"), base_dir=None):
         c.fail(f"name '{name}' is a Verilog keyword and cannot name the top module")
     timesteps = c.integer(data["timesteps"], "timesteps", 1, MAX_TIMESTEPS)
     inp = c.mapping(data["input"], "input")
-    c.keys(inp, "input", ("size", "max_value"))
+    c.keys(inp, "input", ("size", "max_value"), ("shape",))
     input_size = c.integer(inp["size"], "input.size", 1, MAX_SIZE)
     input_max = c.integer(inp["max_value"], "input.max_value", *INPUT_MAX_RANGE)
+    input_shape = (input_size,)
+    if "shape" in inp:
+        input_shape = c.feature_map_shape(inp["shape"], "input.shape")
+        if input_shape[0] * input_shape[1] * input_shape[2] != input_size:
+            c.fail(f"input.shape {list(input_shape)} holds "
+                   f"{input_shape[0] * input_shape[1] * input_shape[2]} values, "
+                   f"but input.size is {input_size}")
 
     layers_data = data["layers"]
     if not isinstance(layers_data, list) or not layers_data:
         c.fail("layers must be a non-empty list")
     layers = []
     sizes = {"input": input_size}
+    shapes = {"input": input_shape}
     spike_max = {"input": input_max}
     for index, ld in enumerate(layers_data):
         c.layer = None
@@ -153,9 +166,11 @@ def model_from_dict(data, path=Path("<model>"), base_dir=None):
         # Layers are evaluated in file order, so a layer reads the network input or an
         # earlier layer; by default the one just before it.
         sources = SourceTable(sizes=dict(sizes), spike_max=dict(spike_max),
-                              previous=layers[-1].name if layers else "input")
+                              previous=layers[-1].name if layers else "input",
+                              shapes=dict(shapes))
         layers.append(kind.from_fields(c, ld, sources))
         sizes[lname] = layers[-1].size
+        shapes[lname] = tuple(layers[-1].shape)
         spike_max[lname] = layers[-1].spike_max
 
     c.layer = None
@@ -163,14 +178,10 @@ def model_from_dict(data, path=Path("<model>"), base_dir=None):
     if not isinstance(output, str) or output not in sizes or output == "input":
         c.fail(f"output must name a layer, got {output!r}")
     return Model(name=name, timesteps=timesteps, input_size=input_size, input_max=input_max,
-                 layers=layers, output=output, path=path)
+                 layers=layers, output=output, path=path, input_shape=input_shape)
 
 
 def _layer_type(c, name):
     """The registered class of layer type ``name`` (:data:`hwgen.layers.LAYER_TYPES`)."""
-    supported = ", ".join(LAYER_TYPES)
-    if name in PLANNED_TYPES:
-        c.fail(f"type '{name}' is not supported yet by this version of hwgen "
-               f"(supported: {supported})")
     c.choice(name, "type", tuple(LAYER_TYPES))
     return LAYER_TYPES[name]

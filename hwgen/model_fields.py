@@ -57,6 +57,15 @@ class FieldChecker:
             self.fail(f"{what} must be <= {hi}, got {value}")
         return value
 
+    def feature_map_shape(self, value, what):
+        """A ``[C, H, W]`` list of positive integers."""
+        if not isinstance(value, list) or len(value) != 3:
+            self.fail(f"{what} must be a list [C, H, W], not {kind(value)} {value!r}")
+        shape = tuple(self.integer(v, f"{what}[{i}]", 1, MAX_SIZE) for i, v in enumerate(value))
+        if shape[0] * shape[1] * shape[2] > MAX_SIZE:
+            self.fail(f"{what} {list(shape)} holds more than {MAX_SIZE} values")
+        return shape
+
     def name(self, value, what):
         if not isinstance(value, str) or not NAME_RE.match(value):
             self.fail(f"{what} must match [a-z][a-z0-9_]*, got {value!r}")

@@ -1,6 +1,6 @@
 """Neuron parameters of a layer (DESIGN.md section 4) and their model-file checks.
 
-Every layer type that has neurons (dense today; attention, conv2d later) reads its
+Every layer type that has neurons (dense, attention, conv2d) reads its
 ``neuron:`` mapping with :func:`parse_neuron`.
 """
 

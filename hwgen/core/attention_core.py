@@ -39,13 +39,14 @@ The input is the layer's concatenated ``[Q | K | V]`` events (binary; ``Q`` at a
 walk, ``N + 3`` to update, one for the tick.)
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import enum, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..aer import bits_for, event_signature
 from ..widths import signed_bits
+from .const_divide import divmod_const
 from .neuron_update import NeuronUpdate, send_spike
 
 __all__ = ["AttentionCore", "attention_params", "cycle_model", "CYCLE_MODEL", "lanes_for"]
@@ -106,22 +107,6 @@ def attention_params(layer, lanes):
     mems["v"] = {"width": layer.neuron.v_bits, "depth": layer.neurons}
     return {"variant": layer.variant, "lanes": p, "rows_per_event": r if linear else 1,
             "neurons": layer.neurons, "acc_bits": acc_bits, "memories": mems}
-
-
-def _divmod_const(value, divisor, quotient_max):
-    """``(value // divisor, value % divisor)`` for a constant divisor, as a restoring
-    divider of compare-subtract steps (one per quotient bit): no multiplier or DSP."""
-    if divisor & (divisor - 1) == 0:
-        k = divisor.bit_length() - 1
-        return value >> k, value[:k] if k else Const(0, 1)
-    width = len(value)
-    rem, bits = value, []
-    for j in reversed(range(bits_for(quotient_max))):
-        step = divisor << j
-        take = rem >= step
-        rem = Mux(take, (rem - step)[:width], rem)
-        bits.append(take)
-    return Cat(*reversed(bits)), rem
 
 
 class Phase(enum.Enum, shape=4):
@@ -248,10 +233,10 @@ class AttentionCore(wiring.Component):
         lo = Signal(lo_bits)
         m.d.comb += [kind.eq(Mux(ev.addr >= 3 * td, 0, Mux(in_q, 1, Mux(in_k, 2, 3)))),
                      a.eq(Mux(in_q, ev.addr, Mux(in_k, ev.addr - td, ev.addr - 2 * td))),
-                     c.eq(_divmod_const(a, d, t_ - 1)[1])]
+                     c.eq(divmod_const(a, d, t_ - 1)[1])]
         if linear:
             # a - (c mod Dh) = n*D + h*Dh, a multiple of P: the first A row of the head.
-            m.d.comb += lo.eq((a - _divmod_const(c, dh, layer.heads - 1)[1])[:len(a)] >> lp)
+            m.d.comb += lo.eq((a - divmod_const(c, dh, layer.heads - 1)[1])[:len(a)] >> lp)
         else:
             m.d.comb += lo.eq(a)
         entry = Cat(lo, c)

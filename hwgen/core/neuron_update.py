@@ -68,6 +68,14 @@ class NeuronUpdate(wiring.Component):
     emit : bool
         Send spikes on :attr:`o_spikes`; without, the block never stalls and the owner
         reads every neuron's count from :attr:`result_valid` / ``_index`` / ``_spikes``.
+    interleave : (channels, positions, out_size), optional
+        The owner keeps a feature map position-major: its neuron ``i`` is channel
+        ``i % channels`` at position ``i // channels`` and leaves as address
+        ``channel * positions + position`` of an output of ``out_size`` addresses; the
+        bias is per channel (``channels`` values). Channels at or beyond
+        ``out_size / positions`` are padding: zero weights and bias, so they never fire.
+    gated : bool
+        Add :attr:`acc_keep`: where it is 0 the neuron's input (accumulator and bias) is 0.
 
     Members
     -------
@@ -81,6 +89,8 @@ class NeuronUpdate(wiring.Component):
         Zero potential ``init_addr`` (after reset; while idle).
     acc_addr, acc_en : Out;  acc_data : In
         The owner's accumulator read port (data one cycle after ``acc_en``).
+    acc_keep : In(1)
+        With ``gated``: read with :attr:`acc_data`, 0 zeroes the neuron's input.
     clear_row, clear_addr : Out
         Zero accumulator row ``clear_addr`` this cycle.
     o_spikes : Out(stream.Signature(event_layout(N, D or 1)))
@@ -89,7 +99,11 @@ class NeuronUpdate(wiring.Component):
         Each neuron's spike count (0 included) in the cycle it is written back.
     """
 
-    def __init__(self, neuron, *, size, lanes, acc_bits, bias=None, burst=False, emit=True):
+    def __init__(self, neuron, *, size, lanes, acc_bits, bias=None, burst=False, emit=True,
+                 interleave=None, gated=False):
+        self._interleave = interleave
+        self._gated = gated
+        out_size = size if interleave is None else interleave[2]
         self._neuron = neuron
         self._size = size
         self._lanes = lanes
@@ -99,7 +113,9 @@ class NeuronUpdate(wiring.Component):
         self._burst = burst and neuron.max_spikes > 1
         self._emit = emit
         out_max = 1 if self._burst else neuron.max_spikes
+        ports = {"acc_keep": In(1)} if gated else {}
         super().__init__({
+            **ports,
             "start": In(1),
             "done": Out(1),
             "last_step": In(1),
@@ -110,9 +126,9 @@ class NeuronUpdate(wiring.Component):
             "acc_data": In(unsigned(lanes * acc_bits)),
             "clear_row": Out(1),
             "clear_addr": Out(range(max(2, self._rows))),
-            "o_spikes": Out(stream.Signature(event_layout(size, out_max))),
+            "o_spikes": Out(stream.Signature(event_layout(out_size, out_max))),
             "result_valid": Out(1),
-            "result_index": Out(range(max(2, size))),
+            "result_index": Out(range(max(2, out_size))),
             "result_spikes": Out(range(neuron.max_spikes + 1)),
         })
 
@@ -126,7 +142,8 @@ class NeuronUpdate(wiring.Component):
         v_rd = v_mem.read_port()
         m.d.comb += v_rd.en.eq(0)
         if self._bias is not None:
-            m.submodules.bias = bias_mem = Memory(shape=signed(vb), depth=n, init=self._bias)
+            m.submodules.bias = bias_mem = Memory(shape=signed(vb), depth=len(self._bias),
+                                                  init=self._bias)
             bias_rd = bias_mem.read_port()
             bias_value = bias_rd.data
             m.d.comb += bias_rd.en.eq(0)
@@ -153,12 +170,27 @@ class NeuronUpdate(wiring.Component):
         d_valid, d_i, d_g, d_row_end = (Signal(name="d_valid"), Signal.like(i_ctr),
                                         Signal.like(g_ctr), Signal())
         c_u = Signal(signed(vb))
+        # The address a neuron's spike leaves with, and its bias row: its index, or
+        # (interleaved) channel * positions + position and its channel.
+        if self._interleave is None:
+            o_ctr, b_o, d_o, c_o = i_ctr, b_i, d_i, c_i
+            bias_addr = i_ctr
+        else:
+            channels, positions, out_size = self._interleave
+            ch_ctr = Signal(range(channels))
+            pos_ctr = Signal(range(max(2, n // channels)))
+            o_ctr = Signal(range(max(2, channels * positions)))
+            b_o, d_o, c_o = (Signal.like(o_ctr, name=f"{x}_o") for x in "bdc")
+            bias_addr = ch_ctr
 
         # Stage B: leak(v) + bias, and this neuron's accumulator lane.
         acc_sel = Signal(signed(ab))
         # A mux over the lanes (word_select would multiply the lane index by the width).
         lane_values = Array(self.acc_data[q * ab:(q + 1) * ab] for q in range(lanes))
         m.d.comb += acc_sel.eq(lane_values[b_p].as_signed())
+        if self._gated:
+            with m.If(~self.acc_keep):
+                m.d.comb += acc_sel.eq(0)
         v_old = v_rd.data
         if neuron.model == "if":
             v_leak = v_old
@@ -166,6 +198,8 @@ class NeuronUpdate(wiring.Component):
             v_leak = v_old - (v_old >> neuron.leak_shift)     # arithmetic shift on signed
         else:
             v_leak = (v_old * Const(neuron.leak_decay)) >> neuron.leak_frac_bits
+        if self._gated:
+            bias_value = Mux(self.acc_keep, bias_value, 0)
         leak_bias = v_leak + bias_value
         d_leak_bias = Signal.like(leak_bias)
         d_acc = Signal.like(acc_sel)
@@ -203,7 +237,7 @@ class NeuronUpdate(wiring.Component):
             m.d.sync += [active.eq(1), issuing.eq(1)]
         with m.If(active):
             if self._emit:
-                c_done = send_spike(m, self.o_spikes, c_valid, c_i, s, self._burst)
+                c_done = send_spike(m, self.o_spikes, c_valid, c_o, s, self._burst)
             else:
                 c_done = c_valid
             advance = ~c_valid | c_done
@@ -213,7 +247,7 @@ class NeuronUpdate(wiring.Component):
                 m.d.comb += [v_wr.addr.eq(c_i), v_wr.en.eq(1),
                              v_wr.data.eq(Mux(self.last_step, 0, v_next)),
                              self.clear_row.eq(c_row_end), self.clear_addr.eq(c_g),
-                             self.result_valid.eq(1), self.result_index.eq(c_i),
+                             self.result_valid.eq(1), self.result_index.eq(c_o),
                              self.result_spikes.eq(s)]
 
             with m.If(advance):
@@ -223,11 +257,23 @@ class NeuronUpdate(wiring.Component):
                              d_row_end.eq(b_row_end), d_leak_bias.eq(leak_bias),
                              d_acc.eq(acc_sel),
                              b_valid.eq(issuing)]
+                if self._interleave is not None:
+                    m.d.sync += [c_o.eq(d_o), d_o.eq(b_o)]
                 with m.If(issuing):
                     m.d.comb += [self.acc_addr.eq(g_ctr), self.acc_en.eq(1),
                                  v_rd.addr.eq(i_ctr), v_rd.en.eq(1)]
                     if bias_rd is not None:
-                        m.d.comb += [bias_rd.addr.eq(i_ctr), bias_rd.en.eq(1)]
+                        m.d.comb += [bias_rd.addr.eq(bias_addr), bias_rd.en.eq(1)]
+                    if self._interleave is not None:
+                        m.d.sync += b_o.eq(o_ctr)
+                        last_ch = ch_ctr == channels - 1
+                        with m.If(i_ctr == n - 1):
+                            m.d.sync += [ch_ctr.eq(0), pos_ctr.eq(0), o_ctr.eq(0)]
+                        with m.Elif(last_ch):
+                            m.d.sync += [ch_ctr.eq(0), pos_ctr.eq(pos_ctr + 1),
+                                         o_ctr.eq(pos_ctr + 1)]
+                        with m.Else():
+                            m.d.sync += [ch_ctr.eq(ch_ctr + 1), o_ctr.eq(o_ctr + positions)]
                     m.d.sync += [b_i.eq(i_ctr), b_p.eq(p_ctr), b_g.eq(g_ctr),
                                  b_row_end.eq((p_ctr == lanes - 1) | (i_ctr == n - 1))]
                     with m.If(i_ctr == n - 1):

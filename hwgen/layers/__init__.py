@@ -7,15 +7,17 @@ golden step, the hardware block, shapes, costs, the manifest) is asked of the la
 
 from .attention import AttentionLayer
 from .base import Layer, SourceTable
+from .conv2d import Conv2dLayer
 from .dense import DenseLayer
+from .flatten import FlattenLayer
+from .sumpool2d import SumPool2dLayer
 
-__all__ = ["LAYER_TYPES", "PLANNED_TYPES", "Layer", "SourceTable"]
+__all__ = ["LAYER_TYPES", "Layer", "SourceTable"]
 
 LAYER_TYPES = {cls.type_name: cls for cls in (
     DenseLayer,
     AttentionLayer,
+    Conv2dLayer,
+    SumPool2dLayer,
+    FlattenLayer,
 )}
-
-# Named by DESIGN.md section 3 but not built yet: refused as "not supported yet" rather
-# than as an unknown type.
-PLANNED_TYPES = ("conv2d", "sumpool2d", "flatten")

@@ -27,10 +27,16 @@ class SourceTable:
     previous : str
         The source a layer reads when its file gives no ``input`` (the layer before it,
         or ``"input"``).
+    shapes : dict
+        ``{source name: its shape}``: ``(N,)``, or ``(C, H, W)`` for a feature map.
     """
     sizes: dict
     spike_max: dict
     previous: str
+    shapes: dict | None = None
+
+    def shape(self, name):
+        return tuple(self.shapes[name]) if self.shapes else (self.sizes[name],)
 
 
 class Layer:
@@ -96,6 +102,11 @@ class Layer:
     def spike_max(self):
         """The largest spike count one output neuron sends in a timestep (``D``)."""
         raise NotImplementedError
+
+    def event_max(self, source_event_max, burst):
+        """The largest value one event of the layer's stream carries, given the largest its
+        sources' events carry and whether graded spikes leave as bursts of binary events."""
+        return 1 if burst and self.spike_max > 1 else self.spike_max
 
     # --- golden model -----------------------------------------------------------------
 

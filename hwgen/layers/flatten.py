@@ -1,0 +1,64 @@
+"""The ``flatten`` layer type: a ``[C, H, W]`` map as a vector of ``C * H * W`` values in
+row-major order ``(c, y, x)`` (the order every event address already uses), so it
+changes no value and no address. A dense layer may read a map directly; ``flatten`` is
+there for models that name the step, such as NIR graphs. In hardware one register stage."""
+
+from dataclasses import dataclass
+
+from .base import Layer
+
+__all__ = ["FlattenLayer"]
+
+
+@dataclass
+class FlattenLayer(Layer):
+    name: str
+    inputs: list[str]          # one source
+    size_: int
+    source_spike_max: int
+
+    type_name = "flatten"
+    optional_fields = ("input",)
+
+    @classmethod
+    def from_fields(cls, c, fields, sources):
+        src = fields.get("input", sources.previous)
+        if not isinstance(src, str) or src not in sources.sizes:
+            c.fail(f"input {src!r} must be 'input' or the name of one earlier layer")
+        return cls(name=fields["name"], inputs=[src], size_=sources.sizes[src],
+                   source_spike_max=sources.spike_max[src])
+
+    @property
+    def shape(self):
+        return (self.size_,)
+
+    @property
+    def spike_max(self):
+        return self.source_spike_max
+
+    def event_max(self, source_event_max, burst):
+        return source_event_max
+
+    def golden_state(self, batch):
+        return None
+
+    def golden_step(self, x, state):
+        return x, None
+
+    def core(self, node, graph, options):
+        from ..core.stream_register import StreamRegister  # Amaranth only where built
+        return StreamRegister(self.size_, graph.in_event_max(node.name))
+
+    @property
+    def synops_per_event(self):
+        return 0
+
+    @property
+    def synapses(self):
+        return 0
+
+    def memories(self, core):
+        return {}
+
+    def manifest_entry(self, core):
+        return {}
