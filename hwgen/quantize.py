@@ -18,6 +18,11 @@ ceil(t)``. The membrane width is chosen so that it can never clamp within ``time
 A spike-driven self-attention layer is a :class:`FloatAttention`: it has no weights (its
 inputs are counts of products of 0/1 spikes, integers already), so its scale is 1 and
 only its threshold is rounded, by the same rule.
+
+A convolution is a :class:`FloatConv2d`, quantized as a :class:`FloatLayer` whose weight
+rows are its output channels (each row ``[C_in * kh * kw]``: one scale per layer, the same
+rules). Sum pooling (:class:`FloatSumPool2d`) and :class:`FloatFlatten` have nothing to
+quantize: they are copied as they are.
 """
 
 import json
@@ -30,12 +35,17 @@ import yaml
 
 from .errors import HwgenError
 from .layers.attention import VARIANTS, AttentionLayer
+from .layers.conv2d import Conv2dLayer
 from .layers.dense import WEIGHT_BITS_RANGE, DenseLayer
+from .layers.flatten import FlattenLayer
+from .layers.sumpool2d import SumPool2dLayer
+from .layers.window import Window2d
 from .model import FORMAT, FRAC_BITS_RANGE, V_BITS_RANGE, model_from_dict
 from .output_dir import atomic_output_dir
 from .widths import signed_bits
 
-__all__ = ["QuantizeError", "FloatLayer", "FloatAttention", "Quantized", "quantize",
+__all__ = ["QuantizeError", "FloatLayer", "FloatAttention", "FloatConv2d", "FloatSumPool2d",
+           "FloatFlatten", "Quantized", "quantize",
            "load_float_npz", "format_report", "snap", "integer_threshold"]
 
 # Relative tolerance under which a float is taken to be the integer next to it. NIR files
@@ -65,6 +75,100 @@ class FloatLayer:
     @property
     def size(self):
         return self.weight.shape[0]
+
+    def where(self):
+        return self.origin or f"layer '{self.name}'"
+
+    def entry(self, weights, bias, weight_bits, neuron):
+        """The model-file mapping of the quantized layer."""
+        entry = {"name": self.name, "type": DenseLayer.type_name,
+                 "input": _input_field(self.inputs), "size": self.size, "weights": weights,
+                 "weight_bits": weight_bits, "neuron": neuron}
+        if np.any(bias):
+            entry["bias"] = bias
+        return entry
+
+
+def _pair(v):
+    return tuple(int(x) for x in v) if isinstance(v, tuple | list) else (int(v), int(v))
+
+
+@dataclass
+class FloatConv2d(FloatLayer):
+    """A 2-D convolution of the ``[C, H, W]`` map ``input_shape`` into neurons: ``weight``
+    is ``[C_out, C_in, kh, kw]``, ``bias`` ``[C_out]`` (docs/conv.md). ``inputs`` names
+    one source."""
+    input_shape: tuple = ()
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0)
+    sparse: bool = False
+
+    @property
+    def window(self):
+        return Window2d(tuple(self.input_shape), tuple(self.weight.shape[2:]),
+                        _pair(self.stride), _pair(self.padding))
+
+    @property
+    def size(self):
+        ho, wo = self.window.out_hw
+        return self.weight.shape[0] * ho * wo
+
+    def entry(self, weights, bias, weight_bits, neuron):
+        win = self.window
+        entry = {"name": self.name, "type": Conv2dLayer.type_name, "input": self.inputs[0],
+                 "input_shape": list(win.in_shape), "out_channels": int(weights.shape[0]),
+                 "kernel": list(win.kernel), "stride": list(win.stride),
+                 "padding": list(win.padding), "weights": weights,
+                 "weight_bits": weight_bits, "neuron": neuron}
+        if np.any(bias):
+            entry["bias"] = bias
+        if self.sparse:
+            entry["sparse"] = True
+        return entry
+
+
+@dataclass
+class FloatSumPool2d:
+    """Sum pooling of the ``[C, H, W]`` map ``input_shape`` (no parameters to quantize)."""
+    name: str
+    input: str
+    input_shape: tuple
+    kernel: tuple
+    stride: tuple | None = None        # default: the kernel
+    padding: tuple = (0, 0)
+    origin: str = ""
+
+    @property
+    def inputs(self):
+        return [self.input]
+
+    @property
+    def window(self):
+        kernel = _pair(self.kernel)
+        return Window2d(tuple(self.input_shape), kernel,
+                        kernel if self.stride is None else _pair(self.stride),
+                        _pair(self.padding))
+
+    @property
+    def size(self):
+        ho, wo = self.window.out_hw
+        return self.input_shape[0] * ho * wo
+
+    def where(self):
+        return self.origin or f"layer '{self.name}'"
+
+
+@dataclass
+class FloatFlatten:
+    """A ``[C, H, W]`` map read as a vector (row-major): nothing to quantize."""
+    name: str
+    input: str
+    size: int
+    origin: str = ""
+
+    @property
+    def inputs(self):
+        return [self.input]
 
     def where(self):
         return self.origin or f"layer '{self.name}'"
@@ -175,8 +279,10 @@ def _bits_for(magnitude):
 
 
 def quantize(layers, *, name, timesteps, input_size, input_max, weight_bits=8,
-             decay_bits=16, v_bits=None, output=None, source="<float model>"):
-    """Map ``layers`` (list of :class:`FloatLayer`) onto a validated hwgen model.
+             decay_bits=16, v_bits=None, output=None, source="<float model>",
+             input_shape=None):
+    """Map ``layers`` (list of :class:`FloatLayer` and the other float layer types) onto
+    a validated hwgen model. ``input_shape``: ``[C, H, W]`` when the input is a map.
 
     ``v_bits=None`` picks, per layer, the smallest membrane that cannot clamp within
     ``timesteps`` (capped at 32; the report says when it is capped).
@@ -196,9 +302,21 @@ def quantize(layers, *, name, timesteps, input_size, input_max, weight_bits=8,
                 raise QuantizeError(f"{source}: {layer.where()}: input '{src}' is neither "
                                     "'input' nor an earlier layer")
         where = f"{source}: {layer.where()}"
+        spikes = None
         if isinstance(layer, FloatAttention):
             entry, row, note = _quantize_attention(layer, where, source_max, timesteps,
                                                    decay_bits, v_bits)
+        elif isinstance(layer, FloatSumPool2d | FloatFlatten):
+            entry, row, note = _copy_layer(layer)
+            spikes = source_max[layer.input] * (
+                layer.window.area if isinstance(layer, FloatSumPool2d) else 1)
+        elif isinstance(layer, FloatConv2d):
+            # A weight row is an output channel over (C_in, kh, kw): every one of its
+            # columns reads an axon of the one source.
+            xmax = np.full(int(np.prod(layer.weight.shape[1:])), source_max[layer.inputs[0]],
+                           dtype=np.int64)
+            entry, row, note = _quantize_layer(layer, where, xmax, timesteps, weight_bits,
+                                               decay_bits, v_bits)
         else:
             # The largest value each input can carry: bounds the current and its error.
             xmax = np.concatenate([np.full(sizes[src], source_max[src], dtype=np.int64)
@@ -208,9 +326,12 @@ def quantize(layers, *, name, timesteps, input_size, input_max, weight_bits=8,
         entries.append(entry)
         rows.append(row)
         notes += [note] if note else []
-        sizes[layer.name], source_max[layer.name] = layer.size, layer.max_spikes
-    data = {"format": FORMAT, "name": name, "timesteps": timesteps,
-            "input": {"size": input_size, "max_value": input_max},
+        sizes[layer.name] = layer.size
+        source_max[layer.name] = layer.max_spikes if spikes is None else spikes
+    inp = {"size": input_size, "max_value": input_max}
+    if input_shape is not None:
+        inp["shape"] = [int(v) for v in input_shape]
+    data = {"format": FORMAT, "name": name, "timesteps": timesteps, "input": inp,
             "layers": entries, "output": output or layers[-1].name}
     model = model_from_dict(data, path=Path(source))
     report = {"source": str(source), "weight_bits": weight_bits, "timesteps": timesteps,
@@ -229,7 +350,8 @@ def _quantize_layer(layer, where, xmax, timesteps, weight_bits, decay_bits, v_bi
         raise QuantizeError(f"{where}: threshold {layer.threshold:g} is not positive; "
                             f"hwgen neurons need a threshold of at least 1 after scaling")
     qmax = (1 << (weight_bits - 1)) - 1
-    w = np.asarray(layer.weight, dtype=np.float64)
+    shape = np.shape(layer.weight)                     # [rows, ...]: rows share a bias
+    w = np.asarray(layer.weight, dtype=np.float64).reshape(shape[0], -1)
     b = np.asarray(layer.bias, dtype=np.float64)
     wmax = float(np.abs(w).max()) if w.size else 0.0
     if _is_integral(w) and _is_integral(b) and _is_integral(layer.v_reset) and wmax <= qmax:
@@ -250,11 +372,7 @@ def _quantize_layer(layer, where, xmax, timesteps, weight_bits, decay_bits, v_bi
                                                           timesteps, decay_bits, v_bits)
     exact = (np.array_equal(w_int, snap(w * scale)) and np.array_equal(b_int, snap(b * scale))
              and neuron_exact)
-    entry = {"name": layer.name, "type": DenseLayer.type_name, "input": _input_field(layer.inputs),
-             "size": layer.size, "weights": w_int, "weight_bits": weight_bits,
-             "neuron": neuron}
-    if np.any(b_int):
-        entry["bias"] = b_int
+    entry = layer.entry(w_int.reshape(shape), b_int, weight_bits, neuron)
     row = {
         "layer": layer.name, "from": layer.where(), "scale": scale,
         "weights": {"max": wmax, "max_int": int(np.abs(w_int).max()) if w.size else 0,
@@ -297,6 +415,19 @@ def _quantize_neuron(layer, scale, where, current_max, timesteps, decay_bits, v_
         "v_bits": chosen, "may_clamp": chosen < need,
     }
     return neuron, fields, bool(exact), note
+
+
+def _copy_layer(layer):
+    """A layer with nothing to quantize (sum pooling, flatten): ``(entry, row, None)``."""
+    if isinstance(layer, FloatFlatten):
+        entry = {"name": layer.name, "type": FlattenLayer.type_name, "input": layer.input}
+    else:
+        win = layer.window
+        entry = {"name": layer.name, "type": SumPool2dLayer.type_name, "input": layer.input,
+                 "input_shape": list(win.in_shape), "kernel": list(win.kernel),
+                 "stride": list(win.stride), "padding": list(win.padding)}
+    row = {"layer": layer.name, "type": entry["type"], "from": layer.where(), "exact": True}
+    return entry, row, None
 
 
 def _quantize_attention(layer, where, source_max, timesteps, decay_bits, v_bits):
@@ -374,6 +505,10 @@ def format_report(report):
     """The report as text, one block per layer."""
     lines = [f"quantized {report['source']} to {report['weight_bits']}-bit weights"]
     for r in report["layers"]:
+        if r.get("type") in (SumPool2dLayer.type_name, FlattenLayer.type_name):
+            lines.append(f"  layer '{r['layer']}' (from {r['from']}): {r['type']}, nothing "
+                         "to quantize")
+            continue
         t, leak = r["threshold"], r["leak"]
         lines.append(f"  layer '{r['layer']}' (from {r['from']}): "
                      + ("exact, nothing changed" if r["exact"] else "approximate"))
@@ -426,18 +561,38 @@ def write_model(model, path):
                            "tokens": layer.tokens, "dim": layer.dim, "heads": layer.heads,
                            "q": q, "k": k, "v": v, "neuron": layer.neuron.to_dict()})
             continue
+        if layer.type == FlattenLayer.type_name:
+            layers.append({"name": layer.name, "type": layer.type, "input": layer.inputs[0]})
+            continue
+        if layer.type == SumPool2dLayer.type_name:
+            win = layer.window
+            layers.append({"name": layer.name, "type": layer.type, "input": layer.inputs[0],
+                           "input_shape": list(win.in_shape), "kernel": list(win.kernel),
+                           "stride": list(win.stride), "padding": list(win.padding)})
+            continue
         arrays[f"{layer.name}_w"] = layer.weights
-        entry = {"name": layer.name, "type": DenseLayer.type_name,
-                 "input": _input_field(layer.inputs), "size": layer.size,
-                 "weights": {"file": npz_path.name, "key": f"{layer.name}_w"}}
+        if layer.type == Conv2dLayer.type_name:
+            win = layer.window
+            entry = {"name": layer.name, "type": layer.type, "input": layer.inputs[0],
+                     "input_shape": list(win.in_shape), "out_channels": layer.out_channels,
+                     "kernel": list(win.kernel), "stride": list(win.stride),
+                     "padding": list(win.padding)}
+            if layer.sparse:
+                entry["sparse"] = True
+        else:
+            entry = {"name": layer.name, "type": DenseLayer.type_name,
+                     "input": _input_field(layer.inputs), "size": layer.size}
+        entry["weights"] = {"file": npz_path.name, "key": f"{layer.name}_w"}
         if np.any(layer.bias):
             arrays[f"{layer.name}_b"] = layer.bias
             entry["bias"] = {"file": npz_path.name, "key": f"{layer.name}_b"}
         entry.update(weight_bits=layer.weight_bits, neuron=layer.neuron.to_dict())
         layers.append(entry)
+    inp = {"size": model.input_size, "max_value": model.input_max}
+    if len(model.input_shape) == 3:
+        inp["shape"] = list(model.input_shape)
     data = {"format": FORMAT, "name": model.name, "timesteps": model.timesteps,
-            "input": {"size": model.input_size, "max_value": model.input_max},
-            "layers": layers, "output": model.output}
+            "input": inp, "layers": layers, "output": model.output}
     try:
         with atomic_output_dir(path.parent) as tmp:
             np.savez_compressed(tmp / npz_path.name,
