@@ -31,7 +31,7 @@ Cycle model (no back-pressure), per timestep with input events ``e`` each reachi
 ``r(e) = n_y * n_x`` output positions, ``N' = H_out * W_out * G * P`` neurons (padding
 included) and ``B`` extra burst cycles::
 
-    cycles = sum_e max(1, r(e) * G) + N' + B + 9
+    cycles = sum_e max(1, r(e) * G) + N' + B + 8
 """
 
 import numpy as np
@@ -48,8 +48,8 @@ from .window_walker import WindowWalker
 __all__ = ["ConvCore", "conv_params", "conv_cycle_model", "CONV_CYCLE_MODEL"]
 
 CONV_CYCLE_MODEL = ("cycles per timestep = sum over events of max(1, r(e) * G) + "
-                    "H_out * W_out * G * P + B + 9")
-FIXED_CYCLES = 9
+                    "H_out * W_out * G * P + B + 8")
+FIXED_CYCLES = 8
 
 
 def conv_cycle_model(layer, event_addrs, lanes, burst_extra=0):
