@@ -95,3 +95,59 @@ def dense_mlp(sizes, timesteps=4, seed=0, name="mlp"):
                             "timesteps": timesteps,
                             "input": {"size": sizes[0], "max_value": 1},
                             "layers": layers, "output": layers[-1]["name"]})
+
+
+def conv_net(in_shape, convs, *, pools=None, dense=(10,), timesteps=3, seed=0,
+             input_max=1, sparse=False, neuron=None, flatten=True, name="cnn"):
+    """A CNN of random integer weights: ``convs`` is a list of ``(out_channels, kernel,
+    stride, padding)``, each followed by the sum pooling ``pools[i]`` (``(kernel,
+    stride)`` or None); then a flatten layer (or a dense layer reading the map directly)
+    and dense layers of ``dense`` sizes. Thresholds scale with each layer's fan-in, so
+    that spikes neither die out nor saturate with binary inputs at about 30% density."""
+    rng = np.random.default_rng(seed)
+    layers, spikes_in = [], input_max
+    c = in_shape[0]
+    for k, (co, kernel, stride, padding) in enumerate(convs):
+        fan_in = c * kernel * kernel
+        layers.append({
+            "name": f"conv{k}", "type": "conv2d", "out_channels": co, "kernel": kernel,
+            "stride": stride, "padding": padding, "weight_bits": 5, "sparse": sparse,
+            "weights": rng.integers(-8, 9, (co, c, kernel, kernel)),
+            "neuron": neuron or {"model": "if", "threshold": max(2, fan_in * spikes_in // 6),
+                                 "reset": "soft", "v_bits": 14, "max_spikes": 1}})
+        c, spikes_in = co, 1
+        pool = (pools or [None] * len(convs))[k]
+        if pool is not None:
+            layers.append({"name": f"pool{k}", "type": "sumpool2d", "kernel": pool[0],
+                           "stride": pool[1]})
+            spikes_in = pool[0] * pool[0]
+    if flatten:
+        layers.append({"name": "flat", "type": "flatten"})
+    model = model_from_dict({"format": "hwgen-model/1", "name": name,
+                             "timesteps": timesteps,
+                             "input": {"size": int(np.prod(in_shape)), "max_value": input_max,
+                                       "shape": list(in_shape)},
+                             "layers": layers, "output": layers[0]["name"]})
+    fan_in = model.layers[-1].size
+    for k, size in enumerate(dense):
+        layers.append({
+            "name": f"fc{k}", "type": "dense", "size": size, "weight_bits": 5,
+            "weights": rng.integers(-8, 9, (size, fan_in)),
+            "neuron": {"model": "if", "threshold": max(2, fan_in * spikes_in // 4),
+                       "reset": "soft", "v_bits": 16, "max_spikes": 1}})
+        fan_in, spikes_in = size, 1
+    return model_from_dict({"format": "hwgen-model/1", "name": name,
+                            "timesteps": timesteps,
+                            "input": {"size": int(np.prod(in_shape)), "max_value": input_max,
+                                      "shape": list(in_shape)},
+                            "layers": layers, "output": layers[-1]["name"]})
+
+
+def nir_paper_cnn(seed=0, timesteps=4, sparse=False, in_shape=(2, 34, 34)):
+    """The shape of the NIR paper's CNN (a Sinabs network on N-MNIST): 2x34x34 ->
+    conv 16 (5x5, stride 2, padding 1) -> conv 16 (3x3, padding 1) -> sum pool 2 ->
+    conv 8 (3x3, padding 1) -> sum pool 2 -> flatten -> dense 256 -> dense 10: 8,970 IF
+    neurons at the full input size, random weights."""
+    return conv_net(in_shape, [(16, 5, 2, 1), (16, 3, 1, 1), (8, 3, 1, 1)],
+                    pools=[None, (2, 2), (2, 2)], dense=(256, 10), timesteps=timesteps,
+                    seed=seed, sparse=sparse, name="nir_cnn")
