@@ -219,7 +219,8 @@ def cmd_import_nir(args):
     result = import_nir(args.graph, timesteps=args.timesteps, weight_bits=args.weight_bits,
                         dt=args.dt, reset=args.reset, max_spikes=args.max_spikes,
                         input_max=args.input_max, decay_bits=args.decay_bits,
-                        v_bits=args.v_bits, name=args.name or _name_from(args.output))
+                        v_bits=args.v_bits, name=args.name or _name_from(args.output),
+                        type_check=args.type_check)
     _write_quantized(result, args)
 
 
@@ -313,6 +314,9 @@ def _parser():
                    help="hard = NIR's reset to v_reset (default); soft subtracts the threshold")
     n.add_argument("--max-spikes", type=_count, default=1, metavar="D",
                    help="graded spikes: up to D per neuron and timestep (default 1)")
+    n.add_argument("--no-type-check", dest="type_check", action="store_false",
+                   help="read the graph without nir's type inference, which some older "
+                   "exports fail (hwgen checks the shapes itself)")
     n.set_defaults(func=cmd_import_nir)
 
     q = sub.add_parser("quantize", help="a quantized model from float weights (.npz)")
