@@ -236,7 +236,7 @@ class NetworkGraph:
 
     @property
     def neurons(self):
-        return sum(node.size for node in self.layers)
+        return sum(node.layer.neurons for node in self.layers)
 
     @property
     def synapses(self):

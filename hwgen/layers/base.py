@@ -103,6 +103,12 @@ class Layer:
         """The largest spike count one output neuron sends in a timestep (``D``)."""
         raise NotImplementedError
 
+    @property
+    def neurons(self):
+        """Neurons the layer keeps state for: its outputs by default; none for a layer that
+        only moves or sums events (``sumpool2d``, ``flatten``)."""
+        return self.size
+
     def event_max(self, source_event_max, burst):
         """The largest value one event of the layer's stream carries, given the largest its
         sources' events carry and whether graded spikes leave as bursts of binary events."""
@@ -152,7 +158,7 @@ class Layer:
     def cost(self, core):
         """What the layer costs: synaptic operations, neurons and memories."""
         return {"synops_per_event": self.synops_per_event, "synapses": self.synapses,
-                "neurons": self.size, "memories": self.memories(core)}
+                "neurons": self.neurons, "memories": self.memories(core)}
 
     def manifest_entry(self, core):
         """The type's own part of the layer's ``manifest.json`` entry."""

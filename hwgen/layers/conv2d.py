@@ -11,7 +11,7 @@ from golden.conv import conv2d_step, windows
 from ..model_fields import MAX_SIZE
 from ..neuron import Neuron, parse_neuron
 from .base import Layer
-from .dense import WEIGHT_BITS_RANGE
+from .weighted import core_memories, parse_bias, parse_weights
 from .window import Window2d, parse_window, source_feature_map
 
 __all__ = ["Conv2dLayer"]
@@ -41,23 +41,10 @@ class Conv2dLayer(Layer):
         if out_channels * ho * wo > MAX_SIZE:
             c.fail(f"the output map [{out_channels}, {ho}, {wo}] has more than {MAX_SIZE} "
                    "neurons")
-        weight_bits = c.integer(fields["weight_bits"], "weight_bits", *WEIGHT_BITS_RANGE)
         kh, kw = window.kernel
-        weights = c.tensor(fields["weights"], "weights", (out_channels, in_shape[0], kh, kw))
-        lo, hi = -(1 << (weight_bits - 1)), (1 << (weight_bits - 1)) - 1
-        if weights.size and (weights.min() < lo or weights.max() > hi):
-            bad = tuple(int(i) for i in np.argwhere((weights < lo) | (weights > hi))[0])
-            c.fail(f"weights{list(bad)} = {weights[bad]} does not fit in signed "
-                   f"weight_bits={weight_bits} ([{lo}, {hi}])")
+        weights, weight_bits = parse_weights(c, fields, (out_channels, in_shape[0], kh, kw))
         neuron = parse_neuron(c, fields["neuron"])
-        if "bias" in fields:
-            bias = c.tensor(fields["bias"], "bias", (out_channels,))
-            if bias.size and (bias.min() < neuron.v_min or bias.max() > neuron.v_max):
-                bad = int(np.argmax((bias < neuron.v_min) | (bias > neuron.v_max)))
-                c.fail(f"bias[{bad}] = {bias[bad]} does not fit in signed "
-                       f"v_bits={neuron.v_bits}")
-        else:
-            bias = np.zeros(out_channels, np.int64)
+        bias = parse_bias(c, fields, out_channels, neuron)
         sparse = fields.get("sparse", False)
         if not isinstance(sparse, bool):
             c.fail(f"sparse must be true or false, got {sparse!r}")
@@ -99,9 +86,7 @@ class Conv2dLayer(Layer):
         return int(windows(self.window, ones).sum()) * self.out_channels
 
     def memories(self, core):
-        p = core.params
-        return {name: p[f"{name}_memory"] for name in ("weight", "acc", "v", "bias")
-                if p[f"{name}_memory"] is not None}
+        return core_memories(core)
 
     def manifest_entry(self, core):
         return {"neuron": self.neuron.to_dict(), "window": self.window.to_dict(),

@@ -10,10 +10,9 @@ from golden.dense import dense_step
 from ..model_fields import MAX_SIZE
 from ..neuron import Neuron, parse_neuron
 from .base import Layer
+from .weighted import WEIGHT_BITS_RANGE, core_memories, parse_bias, parse_weights
 
 __all__ = ["DenseLayer", "WEIGHT_BITS_RANGE"]
-
-WEIGHT_BITS_RANGE = (2, 16)
 
 
 @dataclass
@@ -34,22 +33,9 @@ class DenseLayer(Layer):
         size = c.integer(fields["size"], "size", 1, MAX_SIZE)
         inputs = cls.parse_inputs(c, fields, sources)
         fan_in = sum(sources.sizes[s] for s in inputs)
-        weight_bits = c.integer(fields["weight_bits"], "weight_bits", *WEIGHT_BITS_RANGE)
-        weights = c.tensor(fields["weights"], "weights", (size, fan_in))
-        lo, hi = -(1 << (weight_bits - 1)), (1 << (weight_bits - 1)) - 1
-        if weights.size and (weights.min() < lo or weights.max() > hi):
-            bad = np.argwhere((weights < lo) | (weights > hi))[0]
-            c.fail(f"weights[{bad[0]}, {bad[1]}] = {weights[tuple(bad)]} does not fit in "
-                   f"signed weight_bits={weight_bits} ([{lo}, {hi}])")
+        weights, weight_bits = parse_weights(c, fields, (size, fan_in))
         neuron = parse_neuron(c, fields["neuron"])
-        if "bias" in fields:
-            bias = c.tensor(fields["bias"], "bias", (size,))
-            if bias.size and (bias.min() < neuron.v_min or bias.max() > neuron.v_max):
-                bad = int(np.argmax((bias < neuron.v_min) | (bias > neuron.v_max)))
-                c.fail(f"bias[{bad}] = {bias[bad]} does not fit in signed "
-                       f"v_bits={neuron.v_bits}")
-        else:
-            bias = np.zeros(size, dtype=np.int64)
+        bias = parse_bias(c, fields, size, neuron)
         return cls(name=fields["name"], inputs=inputs, weights=weights, bias=bias,
                    weight_bits=weight_bits, neuron=neuron)
 
@@ -89,9 +75,7 @@ class DenseLayer(Layer):
         return self.fan_in * self.size
 
     def memories(self, core):
-        p = core.params
-        return {name: p[f"{name}_memory"] for name in ("weight", "acc", "v", "bias")
-                if p[f"{name}_memory"] is not None}
+        return core_memories(core)
 
     def manifest_entry(self, core):
         return {"neuron": self.neuron.to_dict(), "core": core.params}

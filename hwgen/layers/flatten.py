@@ -5,13 +5,13 @@ there for models that name the step, such as NIR graphs. In hardware one registe
 
 from dataclasses import dataclass
 
-from .base import Layer
+from .forwarding import ForwardingLayer
 
 __all__ = ["FlattenLayer"]
 
 
 @dataclass
-class FlattenLayer(Layer):
+class FlattenLayer(ForwardingLayer):
     name: str
     inputs: list[str]          # one source
     size_: int
@@ -36,29 +36,12 @@ class FlattenLayer(Layer):
     def spike_max(self):
         return self.source_spike_max
 
-    def event_max(self, source_event_max, burst):
-        return source_event_max
-
-    def golden_state(self, batch):
-        return None
-
     def golden_step(self, x, state):
         return x, None
 
     def core(self, node, graph, options):
         from ..core.stream_register import StreamRegister  # Amaranth only where built
         return StreamRegister(self.size_, graph.in_event_max(node.name))
-
-    @property
-    def synops_per_event(self):
-        return 0
-
-    @property
-    def synapses(self):
-        return 0
-
-    def memories(self, core):
-        return {}
 
     def manifest_entry(self, core):
         return {}

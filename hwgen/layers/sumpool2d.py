@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 from golden.conv import sumpool2d_step
 
-from .base import Layer
+from .forwarding import ForwardingLayer
 from .window import Window2d, parse_window, source_feature_map
 
 __all__ = ["SumPool2dLayer"]
 
 
 @dataclass
-class SumPool2dLayer(Layer):
+class SumPool2dLayer(ForwardingLayer):
     name: str
     inputs: list[str]          # one source
     window: Window2d
@@ -38,29 +38,12 @@ class SumPool2dLayer(Layer):
     def spike_max(self):
         return self.window.area * self.source_spike_max
 
-    def event_max(self, source_event_max, burst):
-        return source_event_max         # events are forwarded, not summed
-
-    def golden_state(self, batch):
-        return None
-
     def golden_step(self, x, state):
         return sumpool2d_step(self, x), None
 
     def core(self, node, graph, options):
         from ..core.sum_pool import SumPool  # Amaranth only where hardware is built
         return SumPool(self.window, event_max=graph.in_event_max(node.name))
-
-    @property
-    def synops_per_event(self):
-        return 0                        # no synapses: an address remap
-
-    @property
-    def synapses(self):
-        return 0
-
-    def memories(self, core):
-        return {}
 
     def manifest_entry(self, core):
         return {"window": self.window.to_dict(),
