@@ -35,13 +35,15 @@ included) and ``B`` extra burst cycles::
 """
 
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
-from amaranth.lib import enum, wiring
+from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..aer import event_signature
 from ..widths import signed_bits
+from .accumulate import lane_sums, write_accumulators
+from .neuron_core import Phase, update_and_tick  # the dense core's four phases
 from .neuron_update import NeuronUpdate
 from .window_walker import WindowWalker
 
@@ -70,13 +72,6 @@ def conv_cycle_model(layer, event_addrs, lanes, burst_extra=0):
 def conv_lanes(layer, lanes):
     """``P``: output channels per cycle (no more than the layer has)."""
     return max(1, min(lanes, layer.out_channels))
-
-
-class Phase(enum.Enum, shape=2):
-    INIT = 0        # after reset: zero every potential and accumulator
-    ACCUM = 1       # take the walker's steps until the tick
-    UPDATE = 2      # one neuron per cycle; emit spikes
-    TICK = 3        # emit the end-of-timestep token
 
 
 def conv_params(layer, input_max, lanes):
@@ -233,41 +228,16 @@ class ConvCore(wiring.Component):
                              g.eq(Mux(last_g, 0, g + 1))]
 
         # Stage B: the row read last cycle plus the weights times the event's value.
-        lanes_sum = []
-        for q in range(p):
-            acc_lane = acc_rd.data[q * ab:(q + 1) * ab].as_signed()
-            w_lane = w_rd.data[q * wb:(q + 1) * wb].as_signed()
-            # A binary event only masks the weight: no multiplier.
-            delta = Mux(b_value, w_lane, 0) if len(b_value) == 1 else w_lane * b_value
-            lanes_sum.append((acc_lane + delta)[:ab])
+        lanes_sum = lane_sums(acc_rd.data, w_rd.data, b_value, p, ab, wb)
         if sparse:
             lanes_sum.append(acc_rd.data[p * ab] | b_centre)     # the SSC bit of the row
             m.d.comb += update.acc_keep.eq(acc_rd.data[p * ab])
 
-        # ---------------- UPDATE: one neuron per cycle (NeuronUpdate) ----------------
+        write_accumulators(m, acc_wr, init=phase == Phase.INIT, init_addr=init_ctr,
+                           init_rows=rows, b_acc=b_acc, b_row=b_row, b_sums=lanes_sum,
+                           update=update)
+
+        # UPDATE: one neuron per cycle (NeuronUpdate), then TICK.
         m.d.comb += update.acc_data.eq(acc_rd.data[:p * ab])
-        with m.If(phase == Phase.UPDATE):
-            wiring.connect(m, update.o_spikes, wiring.flipped(self.o_events))
-            with m.If(update.acc_en):
-                m.d.comb += [acc_rd.addr.eq(update.acc_addr), acc_rd.en.eq(1)]
-            with m.If(update.done):
-                m.d.sync += phase.eq(Phase.TICK)
-
-        # The accumulator write port: INIT zeroes every row, stage B writes a summed row
-        # back, the update zeroes a row once its last neuron is read. Stage B's last
-        # write lands in the update's first cycle, before any row is cleared.
-        with m.If(phase == Phase.INIT):
-            m.d.comb += [acc_wr.addr.eq(init_ctr), acc_wr.data.eq(0),
-                         acc_wr.en.eq(init_ctr < rows)]
-        with m.Elif(b_acc):
-            m.d.comb += [acc_wr.addr.eq(b_row), acc_wr.data.eq(Cat(*lanes_sum)),
-                         acc_wr.en.eq(1)]
-        with m.Elif(update.clear_row):
-            m.d.comb += [acc_wr.addr.eq(update.clear_addr), acc_wr.data.eq(0),
-                         acc_wr.en.eq(1)]
-
-        with m.If(phase == Phase.TICK):
-            m.d.comb += [self.o_events.valid.eq(1), self.o_events.p.tick.eq(1)]
-            with m.If(self.o_events.ready):
-                m.d.sync += [phase.eq(Phase.ACCUM), t.eq(Mux(last_step, 0, t + 1))]
+        update_and_tick(m, phase, update, acc_rd, self.o_events, t, last_step)
         return m

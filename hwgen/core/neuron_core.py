@@ -21,13 +21,14 @@ so the accumulate loop sustains ``P`` synaptic operations per cycle.
 """
 
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import enum, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..aer import event_signature
 from ..widths import signed_bits
+from .accumulate import lane_sums, write_accumulators
 from .neuron_update import NeuronUpdate
 
 __all__ = ["NeuronCore", "core_params", "cycle_model", "CYCLE_MODEL"]
@@ -205,39 +206,29 @@ class NeuronCore(wiring.Component):
                     m.d.sync += [busy.eq(1), row.eq(0), value.eq(ev.value),
                                  w_addr.eq(ev.addr * rows)]
 
-        lanes_sum = []
-        for p in range(lanes):
-            acc_lane = acc_rd.data[p * ab:(p + 1) * ab].as_signed()
-            w_lane = w_rd.data[p * wb:(p + 1) * wb].as_signed()
-            # A binary event only masks the weight: no multiplier (DSP or LUTs).
-            delta = Mux(b_value, w_lane, 0) if len(b_value) == 1 else w_lane * b_value
-            lanes_sum.append((acc_lane + delta)[:ab])
-
-        # ---------------- UPDATE: one neuron per cycle (NeuronUpdate) ----------------
-        m.d.comb += update.acc_data.eq(acc_rd.data)
-        with m.If(phase == Phase.UPDATE):
-            wiring.connect(m, update.o_spikes, wiring.flipped(self.o_events))
-            with m.If(update.acc_en):
-                m.d.comb += [acc_rd.addr.eq(update.acc_addr), acc_rd.en.eq(1)]
-            with m.If(update.done):
-                m.d.sync += phase.eq(Phase.TICK)
+        lanes_sum = lane_sums(acc_rd.data, w_rd.data, b_value, lanes, ab, wb)
 
         # ---------------- the accumulator write port: one explicit choice ----------------
-        # Three users: INIT zeroes every row, stage B of ACCUM writes a summed row back, and
-        # UPDATE zeroes a row once its last neuron is written back. Today they never meet
-        # (stage B's last write lands in UPDATE's first cycle, before any row is cleared);
-        # the order below says who wins if a pipeline change ever makes them.
-        with m.If(phase == Phase.INIT):
-            m.d.comb += [acc_wr.addr.eq(init_ctr), acc_wr.data.eq(0),
-                         acc_wr.en.eq(init_ctr < rows)]
-        with m.Elif(b_acc):
-            m.d.comb += [acc_wr.addr.eq(b_row), acc_wr.data.eq(Cat(*lanes_sum)),
-                         acc_wr.en.eq(1)]
-        with m.Elif(update.clear_row):
-            m.d.comb += [acc_wr.addr.eq(update.clear_addr), acc_wr.data.eq(0), acc_wr.en.eq(1)]
+        write_accumulators(m, acc_wr, init=phase == Phase.INIT, init_addr=init_ctr,
+                           init_rows=rows, b_acc=b_acc, b_row=b_row, b_sums=lanes_sum,
+                           update=update)
 
-        with m.If(phase == Phase.TICK):
-            m.d.comb += [self.o_events.valid.eq(1), self.o_events.p.tick.eq(1)]
-            with m.If(self.o_events.ready):
-                m.d.sync += [phase.eq(Phase.ACCUM), t.eq(Mux(last_step, 0, t + 1))]
+        m.d.comb += update.acc_data.eq(acc_rd.data)
+        update_and_tick(m, phase, update, acc_rd, self.o_events, t, last_step)
         return m
+
+
+def update_and_tick(m, phase, update, acc_rd, o_events, t, last_step):
+    """The UPDATE and TICK phases of a core built on :class:`NeuronUpdate` (the dense and
+    the conv core): the update reads the accumulators through ``acc_rd`` and sends its
+    spikes on ``o_events``; then the core sends its tick and counts the timestep ``t``."""
+    with m.If(phase == Phase.UPDATE):
+        wiring.connect(m, update.o_spikes, wiring.flipped(o_events))
+        with m.If(update.acc_en):
+            m.d.comb += [acc_rd.addr.eq(update.acc_addr), acc_rd.en.eq(1)]
+        with m.If(update.done):
+            m.d.sync += phase.eq(Phase.TICK)
+    with m.If(phase == Phase.TICK):
+        m.d.comb += [o_events.valid.eq(1), o_events.p.tick.eq(1)]
+        with m.If(o_events.ready):
+            m.d.sync += [phase.eq(Phase.ACCUM), t.eq(Mux(last_step, 0, t + 1))]
