@@ -511,7 +511,9 @@ def format_report(report):
             continue
         t, leak = r["threshold"], r["leak"]
         lines.append(f"  layer '{r['layer']}' (from {r['from']}): "
-                     + ("exact, nothing changed" if r["exact"] else "approximate"))
+                     + ("approximate" if not r["exact"] else
+                        "exact, nothing changed" if r["scale"] == 1.0 else
+                        f"exact (every value times {r['scale']:.6g}, none rounded)"))
         if r.get("type") == AttentionLayer.type_name:
             lines.append("    attention: no weights, its input is counts of 0/1 spikes "
                          "(scale 1)")
