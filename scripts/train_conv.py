@@ -64,7 +64,6 @@ golden) -- with synaptic operations and spikes per layer, and writes
 ``docs/digits.json``.
 """
 
-import argparse
 import json
 import sys
 import time
@@ -79,17 +78,29 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from train_digits import (  # noqa: E402
     INIT_GAIN,
-    KAPPA,
-    MEMBRANE_WEIGHT,
+    accuracy_axes,
+    best_dense_within,
+    command_line,
+    dense_digits_reference,
     fit,
     golden_accuracy,
     layer_backward,
     layer_forward,
     load_split,
+    load_test_split,
+    peak_membranes,
+    plot_dense_reference,
     quantize_layer,
-    rtl_figures,
+    rate_loss,
+    rate_predictions,
+    refresh_rtl,
+    rtl_cells,
+    rtl_timing,
+    save_accuracy_plot,
     save_test_split,
     surrogate,
+    write_checked,
+    write_docs,
 )
 
 EXAMPLES = ROOT / "examples" / "conv"
@@ -260,15 +271,9 @@ def network_forward(ql, x, cfg):
 
 
 def forward_float(params, x, cfg):
-    """(predictions [N], trace) of the fake-quantized network on images x [N, 64]: the
-    argmax of the output spikes summed over T, lowest index on ties (golden.predict)."""
+    """(rate_predictions [N], trace) of the fake-quantized network on images x [N, 64]."""
     trace = network_forward(quantize_params(params), x, cfg)
-    return np.argmax(trace["out"]["s"].sum(axis=0), axis=1), trace
-
-
-def membrane_peaks(trace):
-    """Largest |u| of each layer in integer units (the quantizer's v_bits hold them)."""
-    return {name: int(np.abs(trace[name]["u"]).max()) for name in LAYERS}
+    return rate_predictions(trace["out"]["s"]), trace
 
 
 # --------------------------------------------------------------------------------------
@@ -299,27 +304,15 @@ def init_params(rng, x_train, cfg):
 
 
 def loss_and_grads(params, x, y, cfg):
-    """Softmax cross-entropy on train_digits.py's rate logits (KAPPA / (D T) times the
-    summed output spikes plus MEMBRANE_WEIGHT times the last membrane), gradients by BPTT
+    """train_digits.rate_loss (softmax cross-entropy on the rate logits), gradients by BPTT
     with the straight-through estimator."""
     ql = quantize_params(params)
     tr = network_forward(ql, x, cfg)
-    n, steps, d = len(y), cfg.timesteps, cfg.max_spikes
-    q_out = ql["out"]
-    spikes_out, u_out = tr["out"]["s"], tr["out"]["u"]
-    v_rel = (u_out[-1] - spikes_out[-1] * q_out.theta) / q_out.theta
-    norm = KAPPA / (d * steps)
-    logits = norm * (spikes_out.sum(axis=0) + MEMBRANE_WEIGHT * v_rel)
-    logits -= logits.max(axis=1, keepdims=True)
-    p = np.exp(logits)
-    p /= p.sum(axis=1, keepdims=True)
-    loss = -np.mean(np.log(p[np.arange(n), y] + 1e-12))
-    dlogits = p
-    dlogits[np.arange(n), y] -= 1.0
-    grad_s = np.broadcast_to(dlogits * (norm / n), (steps, n, N_CLASSES))
-    grad_v = dlogits * (norm * MEMBRANE_WEIGHT / n) / (q_out.theta / q_out.scale)
+    d = cfg.max_spikes
+    loss, grad_s, grad_v = rate_loss(tr["out"]["s"], tr["out"]["u"], ql["out"], y, d,
+                                     cfg.timesteps)
     grads = {}
-    grads["out"], g = layer_backward(q_out, tr["flat"], u_out, grad_s, grad_v, d)
+    grads["out"], g = layer_backward(ql["out"], tr["flat"], tr["out"]["u"], grad_s, grad_v, d)
     g = sumpool_backward(g.reshape(tr["pool2"].shape))
     grads["conv2"], g = conv_backward(ql["conv2"], tr["conv2"], g, tr["pool1"].shape[2:], d)
     g = sumpool_backward(g)
@@ -471,18 +464,16 @@ def cmd_train(args):
         log(f"{variant}: float test acc {float_acc:.4f}, golden {golden_acc:.4f} ({differ} "
             f"predictions differ), synops {ops['total']:.0f} (exact {ops_exact['total']:.0f})"
             f", fine-tuning {seconds:.1f} s")
-        if differ or golden_acc != float_acc:
-            raise SystemExit(f"train_conv: {variant}: golden differs from the float network; "
-                             "not writing the model")
         model_path = EXAMPLES / f"{name}.yaml"
-        quantized.write(model_path)
+        write_checked(quantized, model_path, float_acc, golden_acc, differ,
+                      f"train_conv: {variant}")
         results.append({"variant": variant, **cfg.to_dict(),
                         "epochs": [args.epochs, args.fine_tune_epochs],
                         "float_acc": float_acc, "golden_acc": golden_acc,
                         "float_golden_differences": differ, "synops": ops,
                         "synops_exact": ops_exact,
                         "spikes": spike_counts(spikes, len(y_test)),
-                        "max_abs_u": membrane_peaks(trace),
+                        "max_abs_u": peak_membranes(trace, LAYERS),
                         "v_bits": {layer.name: layer.neuron.v_bits
                                    for layer in quantized.model.layers
                                    if hasattr(layer, "neuron")},
@@ -504,8 +495,7 @@ def cmd_train(args):
 def cmd_evaluate(args):
     from hwgen.model import load_model
     summary = json.loads((DOCS / "conv-digits.json").read_text())
-    split = np.load(EXAMPLES / "test_split.npz")
-    x, y = split["inputs"], split["labels"]
+    x, y = load_test_split(EXAMPLES)
     for row in summary["results"]:
         path = ROOT / row["model"]
         model = load_model(path)
@@ -520,22 +510,9 @@ def cmd_evaluate(args):
                                    if hasattr(layer, "weights"))))
         log(f"{path.name}: float {row['float_acc']:.4f}, golden {golden_acc:.4f}, synops "
             f"{ops['total']:.0f}")
-        for key in [k for k in row if k.startswith("rtl_")]:
-            del row[key]                     # never keep figures of an older model
-        if not args.no_rtl:
-            row.update(rtl_figures(model, path.name, x, y, args.lanes, expected, log=log))
+        refresh_rtl(row, model, path.name, x, y, args, expected, log=log)
     summary["dense_digits"] = dense_digits_reference()
-    (DOCS / "conv-digits.json").write_text(json.dumps(summary, indent=2) + "\n")
-    write_markdown(DOCS / "conv-digits.md", summary)
-    plot(DOCS / "conv-digits.png", summary)
-    log(f"wrote {DOCS / 'conv-digits.json'}, conv-digits.md and conv-digits.png")
-
-
-def dense_digits_reference():
-    """The dense digits models' (D, T, golden accuracy, synops) from docs/digits.json."""
-    digits = json.loads((DOCS / "digits.json").read_text())
-    return [{"D": r["D"], "T": r["T"], "hidden": r["hidden"], "golden_acc": r["golden_acc"],
-             "synops": r["synops"]["total"]} for r in digits["results"]]
+    write_docs("conv-digits", summary, write_markdown, plot, log=log)
 
 
 def write_markdown(path, s):
@@ -592,8 +569,7 @@ def write_markdown(path, s):
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in s["results"]:
-        rtl = f"{r['rtl_acc']:.4f}" if "rtl_acc" in r else "not run"
-        exact = ("yes" if r.get("rtl_bit_exact") else "NO") if "rtl_acc" in r else ""
+        rtl, exact = rtl_cells(r)
         lines.append(f"| `{r['model']}` | {'yes' if r['sparse'] else 'no'} | "
                      f"{r['float_acc']:.4f} | {r['golden_acc']:.4f} | {rtl} | {exact} | "
                      f"{r['synops']['total']:.0f} | {r['synops_exact']['total']:.0f} | "
@@ -607,11 +583,7 @@ def write_markdown(path, s):
          "Verilog co-simulated by Verilator (the fast engine, "
          f"{timed[0]['rtl_lanes'] if timed else 4} lanes, 10% random stalls on both "
          "streams), compared against golden for every layer's spikes."
-         + (f" The {len(timed)} models simulate the whole split in "
-            f"{sum(r['rtl_sim_seconds'] for r in timed):.1f} s "
-            f"({sum(r['rtl_cycles'] for r in timed)} cycles; "
-            f"{sum(r['rtl_seconds'] for r in timed):.0f} s with Verilog generation and "
-            "builds)." if timed else "")),
+         + rtl_timing(s["results"])),
         "",
         ("Synaptic operations: an event is a nonzero pixel or graded spike at one timestep; "
          "the events a layer receives are those of the layer with neurons before it (sum "
@@ -654,7 +626,7 @@ def conclusions(s):
     by = {r["variant"]: r for r in s["results"]}
     r0 = s["results"][0]
     dearest = max(ref, key=lambda r: r["synops"])
-    best = max(ref, key=lambda r: (r["golden_acc"], -r["synops"]))
+    best = best_dense_within(ref)
     same = next((r for r in ref if r["D"] == r0["D"] and r["T"] == r0["T"]), None)
     lines = ["What the figures say (one training seed; one test image is 0.28%):", ""]
     lines.append(
@@ -719,28 +691,16 @@ def conclusions(s):
 
 
 def plot(path, s):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7.5, 4.4))
-    ref = s["dense_digits"]
-    for i, d in enumerate(sorted({r["D"] for r in ref})):
-        rs = sorted((r for r in ref if r["D"] == d), key=lambda r: r["T"])
-        ax.plot([r["synops"] for r in rs], [100 * r["golden_acc"] for r in rs], "o-",
-                color=f"C{i}", alpha=0.6, ms=4, label=f"dense digits 64-64-10, D = {d}")
+    fig, ax = accuracy_axes((7.5, 4.4))
+    plot_dense_reference(ax, s["dense_digits"])
     for j, r in enumerate(s["results"]):
         acc = 100 * r["golden_acc"]
         ax.plot(r["synops"]["total"], acc, "s^"[j % 2], color=f"C{5 + j}", ms=9,
                 label=f"CNN, {'SSC' if r['sparse'] else 'dense conv'} (T = {r['T']}, "
                       f"D = {r['D']})")
-    ax.set_xscale("log")
-    ax.set_xlabel("synaptic operations per inference (hwgen's count)")
-    ax.set_ylabel("test accuracy, golden model (%)")
-    ax.set_title("digits: spiking CNN against the dense model")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_accuracy_plot(fig, ax, path, "synaptic operations per inference (hwgen's count)",
+                       "digits: spiking CNN against the dense model", fontsize=7,
+                       loc="lower right")
 
 
 def add_train_parser(sub):
@@ -758,21 +718,9 @@ def add_train_parser(sub):
     p.set_defaults(func=cmd_train)
 
 
-def add_evaluate_parser(sub):
-    p = sub.add_parser("evaluate", help="float, golden and RTL accuracy of the committed "
-                       "models")
-    p.add_argument("--no-rtl", action="store_true", help="skip the RTL co-simulation")
-    p.add_argument("--lanes", type=int, default=4, help="synapse lanes of the RTL (default 4)")
-    p.set_defaults(func=cmd_evaluate)
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_train_parser(sub)
-    add_evaluate_parser(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return command_line(__doc__, add_train_parser, cmd_evaluate, argv,
+                        evaluate_help="float, golden and RTL accuracy of the committed models")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ co-simulation (Verilator) -- and writes ``docs/digits.{json,md,png}``.
 
 import argparse
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -194,7 +195,13 @@ def forward_float(params, x, max_spikes, timesteps):
     ``network_forward``'s.
     """
     trace = network_forward(quantize_params(params), x, max_spikes, timesteps)
-    return np.argmax(trace["out"][0].sum(axis=0), axis=1), trace
+    return rate_predictions(trace["out"][0]), trace
+
+
+def rate_predictions(out_spikes):
+    """Each sample's class from the output spikes [T, N, classes]: the argmax of their sum
+    over T, lowest index on ties (like golden.predict)."""
+    return np.argmax(out_spikes.sum(axis=0), axis=1)
 
 
 def synops(trace):
@@ -220,6 +227,12 @@ def membrane_peaks(trace):
     """Largest |u| of each layer in integer units: the hardware membrane (signed v_bits)
     must hold it for the integer network to match this forward pass exactly."""
     return {name: int(np.abs(trace[name][1]).max()) for name in LAYERS}
+
+
+def peak_membranes(trace, layers):
+    """``membrane_peaks`` of the traces {layer: {"u": [T, ...], ...}} of train_conv.py and
+    train_transformer.py, for ``layers``."""
+    return {name: int(np.abs(trace[name]["u"]).max()) for name in layers}
 
 
 # --------------------------------------------------------------------------------------
@@ -262,19 +275,37 @@ def surrogate(u, theta, max_spikes):
 
 
 def loss_and_grads(params, x, y, max_spikes, timesteps):
-    """Softmax cross-entropy on the rate logits and its gradients by BPTT.
+    """Softmax cross-entropy on the rate logits (``rate_loss``) and its gradients by BPTT.
 
     Straight-through estimator: the forward pass uses the fake-quantized weights, the
     gradients are applied to the float weights as if W_q = W.
-
-    The logits are described at KAPPA and MEMBRANE_WEIGHT. v_T = u_{T-1} - s_{T-1} theta
-    depends on every u_t with derivative 1 (detached reset), so its gradient enters the
-    output layer's running sum in layer_backward before the last step.
     """
     qlayers = quantize_params(params)
     trace = network_forward(qlayers, x, max_spikes, timesteps)
-    spikes_out, u_out = trace["out"]
-    q_out = qlayers["out"]
+    loss, grad_spikes, grad_v_out = rate_loss(*trace["out"], qlayers["out"], y, max_spikes,
+                                              timesteps)
+    grad_v = {"out": grad_v_out, "hidden": 0.0}     # the hidden layer has no v_T term
+
+    grads = {}
+    layer_inputs = {"out": trace["hidden"][0], "hidden": trace["input"]}
+    for name in reversed(LAYERS):
+        grads[name], grad_spikes = layer_backward(qlayers[name], layer_inputs[name],
+                                                  trace[name][1], grad_spikes, grad_v[name],
+                                                  max_spikes)
+    return loss, grads
+
+
+def rate_loss(spikes_out, u_out, q_out, y, max_spikes, timesteps):
+    """The loss of every training script and its gradients at the output layer.
+
+    Softmax cross-entropy on the logits described at KAPPA and MEMBRANE_WEIGHT, from the
+    output layer's spikes and membrane inputs u [T, N, classes] (integer units, ``q_out``
+    its QuantLayer). v_T = u_{T-1} - s_{T-1} theta depends on every u_t with derivative 1
+    (detached reset), so its gradient enters the output layer's running sum in
+    layer_backward before the last step.
+
+    Returns (loss, dL/ds [T, N, classes], dL/dv_T in float units).
+    """
     # v_T / theta is unit-free: the integer units cancel.
     v_rel = (u_out[-1] - spikes_out[-1] * q_out.theta) / q_out.theta
     n = len(y)
@@ -287,18 +318,10 @@ def loss_and_grads(params, x, y, max_spikes, timesteps):
     dlogits = p
     dlogits[np.arange(n), y] -= 1.0
     # Every timestep's output spikes enter the count with weight 1.
-    grad_spikes = np.broadcast_to(dlogits * (norm / n), (timesteps, n, N_CLASSES))
-    # dL/dv_T in float units (theta_q = theta_int / s); the hidden layer has no such term.
-    grad_v = {"out": dlogits * (norm * MEMBRANE_WEIGHT / n) / (q_out.theta / q_out.scale),
-              "hidden": 0.0}
-
-    grads = {}
-    layer_inputs = {"out": trace["hidden"][0], "hidden": trace["input"]}
-    for name in reversed(LAYERS):
-        grads[name], grad_spikes = layer_backward(qlayers[name], layer_inputs[name],
-                                                  trace[name][1], grad_spikes, grad_v[name],
-                                                  max_spikes)
-    return loss, grads
+    grad_spikes = np.broadcast_to(dlogits * (norm / n), spikes_out.shape)
+    # dL/dv_T in float units (theta_q = theta_int / s).
+    grad_v = dlogits * (norm * MEMBRANE_WEIGHT / n) / (q_out.theta / q_out.scale)
+    return loss, grad_spikes, grad_v
 
 
 def layer_backward(q, x_seq, u_int, grad_spikes, grad_v_final, max_spikes):
@@ -532,11 +555,20 @@ def rtl_figures(model, label, x, y, lanes, expected, log=log):
     return row
 
 
+def write_checked(quantized, path, float_acc, golden_acc, differ, label):
+    """Write a quantized model to ``path``, or exit writing nothing if golden does not
+    predict exactly what the float network predicts (``differ`` predictions, or the
+    accuracy, differ); ``label`` starts the message."""
+    if differ or golden_acc != float_acc:
+        raise SystemExit(f"{label}: golden differs from the float network; not writing the "
+                         "model")
+    quantized.write(path)
+
+
 def cmd_evaluate(args):
     from hwgen.model import load_model
     summary = json.loads((DOCS / "digits.json").read_text())
-    split = np.load(EXAMPLES / "test_split.npz")
-    x, y = split["inputs"], split["labels"]
+    x, y = load_test_split(EXAMPLES)
     committed = []
     for path in sorted(EXAMPLES.glob("digits_d*.yaml"), key=lambda p: int(p.stem[8:])):
         model = load_model(path)
@@ -545,14 +577,10 @@ def cmd_evaluate(args):
         row = {"model": str(path.relative_to(ROOT)), "D": d, "T": model.timesteps,
                "golden_acc": golden_acc}
         log(f"{path.name}: golden {golden_acc:.4f}")
-        if not args.no_rtl:
-            row.update(rtl_figures(model, path.name, x, y, args.lanes, expected))
+        refresh_rtl(row, model, path.name, x, y, args, expected)
         committed.append(row)
     summary["committed"] = committed
-    (DOCS / "digits.json").write_text(json.dumps(summary, indent=2) + "\n")
-    write_markdown(DOCS / "digits.md", summary)
-    plot(DOCS / "digits.png", summary)
-    log(f"wrote {DOCS / 'digits.json'}, digits.md and digits.png")
+    write_docs("digits", summary, write_markdown, plot)
 
 
 def write_markdown(path, s):
@@ -576,23 +604,17 @@ def write_markdown(path, s):
     ]
     for c in s.get("committed", []):
         r = rows[(c["D"], c["T"])]
-        rtl = f"{c['rtl_acc']:.4f}" if "rtl_acc" in c else "not run"
-        exact = ("yes" if c.get("rtl_bit_exact") else "NO") if "rtl_acc" in c else ""
+        rtl, exact = rtl_cells(c)
         lines.append(f"| `{c['model']}` | {c['D']} | {r['float_acc']:.4f} | "
                      f"{c['golden_acc']:.4f} | {rtl} | {exact} | "
                      f"{r['synops']['total']:.0f} | {r['synops_binary']['total']:.0f} |")
-    timed = [c for c in s.get("committed", []) if "rtl_sim_seconds" in c]
     lines += [
         "",
         ("Float is the training network's own (fake-quantized) forward pass; golden is "
         "`golden.run` on the model `hwgen quantize` made of it; RTL is the generated "
         "Verilog co-simulated by the fast engine (a Verilator C++ bench; 4 lanes, 10% random "
         "stalls on both streams), compared against golden for every layer's spikes."
-        + (f" The {len(timed)} models simulate the whole split in "
-           f"{sum(c['rtl_sim_seconds'] for c in timed):.1f} s "
-           f"({sum(c['rtl_cycles'] for c in timed)} cycles; "
-           f"{sum(c['rtl_seconds'] for c in timed):.0f} s with Verilog generation and "
-           "builds)." if timed else "")
+        + rtl_timing(s.get("committed", []))
         + " Synaptic operations: one per "
         "event and target neuron (an event is a nonzero pixel or a nonzero graded spike); "
         "binary-equivalent counts an event of value s as s operations (what `--burst` "
@@ -635,10 +657,7 @@ def write_markdown(path, s):
 
 
 def plot(path, s):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = accuracy_axes((7, 4.2))
     for i, d in enumerate(sorted({r["D"] for r in s["results"]})):
         rs = sorted((r for r in s["results"] if r["D"] == d), key=lambda r: r["T"])
         ops = [r["synops"]["total"] for r in rs]
@@ -647,14 +666,117 @@ def plot(path, s):
         for r, o in zip(rs, ops, strict=True):
             ax.annotate(f"T={r['T']}", (o, 100 * r["golden_acc"]), fontsize=7,
                         xytext=(3, -9), textcoords="offset points")
+    save_accuracy_plot(fig, ax, path, "synaptic operations per inference (events x fan-out)",
+                       "digits, 64-64-10 IF, 8-bit weights")
+
+
+# --------------------------------------------------------------------------------------
+# Shared by every training script's evaluate step and command line
+
+
+def load_test_split(examples):
+    """(inputs [N, 64], labels [N]) of ``examples``/test_split.npz (see save_test_split)."""
+    split = np.load(examples / "test_split.npz")
+    return split["inputs"], split["labels"]
+
+
+def refresh_rtl(row, model, label, x, y, args, expected, log=log):
+    """Drop a result row's ``rtl_*`` fields (never keep figures of an older model) and,
+    unless ``--no-rtl``, measure them again (``rtl_figures`` with ``--lanes``)."""
+    for key in [k for k in row if k.startswith("rtl_")]:
+        del row[key]
+    if not args.no_rtl:
+        row.update(rtl_figures(model, label, x, y, args.lanes, expected, log=log))
+
+
+def write_docs(stem, summary, write_markdown, plot, log=log):
+    """Write ``docs/<stem>.json`` (the summary), ``.md`` (``write_markdown(path, summary)``)
+    and ``.png`` (``plot(path, summary)``)."""
+    (DOCS / f"{stem}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_markdown(DOCS / f"{stem}.md", summary)
+    plot(DOCS / f"{stem}.png", summary)
+    log(f"wrote {DOCS / f'{stem}.json'}, {stem}.md and {stem}.png")
+
+
+def dense_digits_reference():
+    """The dense digits models' (D, T, golden accuracy, synops) from docs/digits.json, what
+    the other networks are compared with."""
+    digits = json.loads((DOCS / "digits.json").read_text())
+    return [{"D": r["D"], "T": r["T"], "hidden": r["hidden"], "golden_acc": r["golden_acc"],
+             "synops": r["synops"]["total"]} for r in digits["results"]]
+
+
+def best_dense_within(reference, budget=math.inf):
+    """The most accurate dense digits model (the cheaper on ties) costing at most
+    ``budget`` synops (None if every one costs more)."""
+    return max((r for r in reference if r["synops"] <= budget),
+               key=lambda r: (r["golden_acc"], -r["synops"]), default=None)
+
+
+def rtl_cells(row):
+    """The "RTL (Verilator)" and "RTL = golden, every spike" cells of a result row."""
+    if "rtl_acc" not in row:
+        return "not run", ""
+    return f"{row['rtl_acc']:.4f}", "yes" if row.get("rtl_bit_exact") else "NO"
+
+
+def rtl_timing(rows):
+    """A sentence on the RTL simulation time of the rows that have one ("" if none)."""
+    timed = [r for r in rows if "rtl_sim_seconds" in r]
+    if not timed:
+        return ""
+    return (f" The {len(timed)} models simulate the whole split in "
+            f"{sum(r['rtl_sim_seconds'] for r in timed):.1f} s "
+            f"({sum(r['rtl_cycles'] for r in timed)} cycles; "
+            f"{sum(r['rtl_seconds'] for r in timed):.0f} s with Verilog generation and "
+            "builds).")
+
+
+def accuracy_axes(figsize):
+    """A new matplotlib (Agg) figure and its axes."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt.subplots(figsize=figsize)
+
+
+def plot_dense_reference(ax, reference):
+    """The dense digits models (``dense_digits_reference``), one line per D."""
+    for i, d in enumerate(sorted({r["D"] for r in reference})):
+        rs = sorted((r for r in reference if r["D"] == d), key=lambda r: r["T"])
+        ax.plot([r["synops"] for r in rs], [100 * r["golden_acc"] for r in rs], "o-",
+                color=f"C{i}", alpha=0.6, ms=4, label=f"dense digits 64-64-10, D = {d}")
+
+
+def save_accuracy_plot(fig, ax, path, xlabel, title, **legend):
+    """Label accuracy against synaptic operations (log scale) and save the figure."""
     ax.set_xscale("log")
-    ax.set_xlabel("synaptic operations per inference (events x fan-out)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy, golden model (%)")
-    ax.set_title("digits, 64-64-10 IF, 8-bit weights")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(**legend)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def command_line(doc, add_train_parser, cmd_evaluate, argv=None,
+                 evaluate_help="golden and RTL accuracy of the committed models"):
+    """Every training script's command line: ``train`` (its own options, added by
+    ``add_train_parser``) and ``evaluate [--no-rtl] [--lanes N]`` (``cmd_evaluate``)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_train_parser(sub)
+    p = sub.add_parser("evaluate", help=evaluate_help)
+    p.add_argument("--no-rtl", action="store_true", help="skip the RTL co-simulation")
+    p.add_argument("--lanes", type=int, default=4, help="synapse lanes of the RTL (default 4)")
+    p.set_defaults(func=cmd_evaluate)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+# --------------------------------------------------------------------------------------
+# digits' command line
 
 
 def add_train_parser(sub):
@@ -673,20 +795,8 @@ def add_train_parser(sub):
     p.set_defaults(func=cmd_train)
 
 
-def add_evaluate_parser(sub):
-    p = sub.add_parser("evaluate", help="golden and RTL accuracy of the committed models")
-    p.add_argument("--no-rtl", action="store_true", help="skip the RTL co-simulation")
-    p.add_argument("--lanes", type=int, default=4, help="synapse lanes of the RTL (default 4)")
-    p.set_defaults(func=cmd_evaluate)
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_train_parser(sub)
-    add_evaluate_parser(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return command_line(__doc__, add_train_parser, cmd_evaluate, argv)
 
 
 if __name__ == "__main__":

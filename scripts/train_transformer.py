@@ -62,7 +62,6 @@ co-simulation (Verilator, every layer's spikes compared against golden) -- and w
 ``docs/digits.json`` at equal synaptic operations.
 """
 
-import argparse
 import json
 import sys
 import time
@@ -75,14 +74,27 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from train_digits import (  # noqa: E402
+    accuracy_axes,
+    best_dense_within,
+    command_line,
+    dense_digits_reference,
     fit,
     golden_accuracy,
     load_split,
+    load_test_split,
     model_inputs,
+    peak_membranes,
+    plot_dense_reference,
     quantize_layer,
-    rtl_figures,
+    rate_loss,
+    rate_predictions,
+    refresh_rtl,
+    rtl_cells,
+    save_accuracy_plot,
     save_test_split,
     surrogate,
+    write_checked,
+    write_docs,
 )
 
 from hwgen.quantize import integer_threshold  # noqa: E402
@@ -101,9 +113,8 @@ PER_TOKEN = ("embed", "q", "k", "v", "proj")
 VARIANTS = ("hadamard", "linear")
 
 # Training recipe (train_digits.py's, see there); chosen once, shared by both variants.
-# Batch size and step sizes are train_digits.fit's (BATCH, LR, LR_MIN).
-KAPPA = 5.0
-MEMBRANE_WEIGHT = 0.1
+# Batch size and step sizes are train_digits.fit's (BATCH, LR, LR_MIN), the loss
+# train_digits.rate_loss (KAPPA, MEMBRANE_WEIGHT).
 INIT_GAIN = 1.0
 # The attention threshold (count units) is mean(count) / ATT_RATE over the initialized
 # network's counts, at least 1: about ATT_RATE spikes per neuron and timestep at the start.
@@ -227,15 +238,9 @@ def network_forward(ql, x, cfg):
 
 
 def forward_float(params, x, cfg):
-    """(predictions [N], trace) of the fake-quantized network on images x [N, 64]: the
-    argmax of the output spikes summed over T, lowest index on ties (golden.predict)."""
+    """(rate_predictions [N], trace) of the fake-quantized network on images x [N, 64]."""
     trace = network_forward(quantize_params(params), x, cfg)
-    return np.argmax(trace["out"]["s"].sum(axis=0), axis=1), trace
-
-
-def membrane_peaks(trace):
-    """Largest |u| of each layer in integer units (the quantizer's v_bits hold them)."""
-    return {name: int(np.abs(trace[name]["u"]).max()) for name in (*DENSE, "att")}
+    return rate_predictions(trace["out"]["s"]), trace
 
 
 # --------------------------------------------------------------------------------------
@@ -319,22 +324,14 @@ def attention_backward(att, q, k, v, theta, grad_out, cfg):
 
 
 def loss_and_grads(params, x, y, cfg):
-    """Softmax cross-entropy on train_digits.py's rate logits, gradients by BPTT with the
-    straight-through estimator (the float weights get the fake-quantized ones' gradient)."""
+    """train_digits.rate_loss (softmax cross-entropy on the rate logits), gradients by BPTT
+    with the straight-through estimator (the float weights get the fake-quantized ones'
+    gradient)."""
     ql = quantize_params(params)
     tr = network_forward(ql, x, cfg)
     n, steps, big_d = len(y), cfg.timesteps, cfg.max_spikes
-    q_out = ql["out"]
-    spikes_out, u_out = tr["out"]["s"], tr["out"]["u"]
-    v_rel = (u_out[-1] - spikes_out[-1] * q_out.theta) / q_out.theta
-    norm = KAPPA / (big_d * steps)
-    logits = norm * (spikes_out.sum(axis=0) + MEMBRANE_WEIGHT * v_rel)
-    logits -= logits.max(axis=1, keepdims=True)
-    p = np.exp(logits)
-    p /= p.sum(axis=1, keepdims=True)
-    loss = -np.mean(np.log(p[np.arange(n), y] + 1e-12))
-    dlogits = p
-    dlogits[np.arange(n), y] -= 1.0
+    loss, grad_s, grad_v = rate_loss(tr["out"]["s"], tr["out"]["u"], ql["out"], y, big_d,
+                                     steps)
     grads = {}
 
     def back(name, x_seq, grad_s, grad_v=0.0):
@@ -342,8 +339,6 @@ def loss_and_grads(params, x, y, cfg):
         grads[name], gx = dense_backward(ql[name], x_seq, tr[name]["u"], grad_s, grad_v, d)
         return gx
 
-    grad_s = np.broadcast_to(dlogits * (norm / n), (steps, n, N_CLASSES))
-    grad_v = dlogits * (norm * MEMBRANE_WEIGHT / n) / (q_out.theta / q_out.scale)
     proj_s = tr["proj"]["s"]
     g = back("out", proj_s.reshape(steps, n, -1), grad_s, grad_v).reshape(proj_s.shape)
     g = back("proj", tr["att"]["s"], g)
@@ -474,18 +469,16 @@ def cmd_train(args):
         log(f"{variant}: float test acc {float_acc:.4f}, golden {golden_acc:.4f} ({differ} "
             f"predictions differ), synops {ops['total']:.0f} (nonzero weights only "
             f"{ops_nonzero['total']:.0f}), {seconds:.1f} s")
-        if differ or golden_acc != float_acc:
-            raise SystemExit(f"train_transformer: {variant}: golden differs from the float "
-                             "network; not writing the model")
         model_path = EXAMPLES / f"transformer_{variant}.yaml"
-        quantized.write(model_path)
+        write_checked(quantized, model_path, float_acc, golden_acc, differ,
+                      f"train_transformer: {variant}")
         results.append({**cfg.to_dict(), "float_acc": float_acc, "golden_acc": golden_acc,
                         "float_golden_differences": differ, "synops": ops,
                         "synops_nonzero": ops_nonzero,
                         "weight_memory": weight_memory(quantized.model),
                         "att_threshold": {"float": float(params["att.threshold"]),
                                           "int": quantized.model.layer("att").neuron.threshold},
-                        "max_abs_u": membrane_peaks(trace),
+                        "max_abs_u": peak_membranes(trace, (*DENSE, "att")),
                         "v_bits": {layer.name: layer.neuron.v_bits
                                    for layer in quantized.model.layers},
                         "quantization_exact": quantized.exact,
@@ -513,8 +506,7 @@ def cmd_train(args):
 def cmd_evaluate(args):
     from hwgen.model import load_model
     summary = json.loads((DOCS / "transformer.json").read_text())
-    split = np.load(EXAMPLES / "test_split.npz")
-    x, y = split["inputs"], split["labels"]
+    x, y = load_test_split(EXAMPLES)
     for row in summary["results"]:
         path = ROOT / row["model"]
         model = load_model(path)
@@ -522,29 +514,9 @@ def cmd_evaluate(args):
         ops, ops_nonzero = model_synops(model, x, expected)
         row.update(golden_acc=golden_acc, synops=ops, synops_nonzero=ops_nonzero)
         log(f"{path.name}: golden {golden_acc:.4f}, synops {ops['total']:.0f}")
-        for key in [k for k in row if k.startswith("rtl_")]:
-            del row[key]                     # never keep figures of an older model
-        if not args.no_rtl:
-            row.update(rtl_figures(model, path.name, x, y, args.lanes, expected, log=log))
+        refresh_rtl(row, model, path.name, x, y, args, expected, log=log)
     summary["dense_digits"] = dense_digits_reference()
-    (DOCS / "transformer.json").write_text(json.dumps(summary, indent=2) + "\n")
-    write_markdown(DOCS / "transformer.md", summary)
-    plot(DOCS / "transformer.png", summary)
-    log(f"wrote {DOCS / 'transformer.json'}, transformer.md and transformer.png")
-
-
-def dense_digits_reference():
-    """The dense digits models' (D, T, golden accuracy, synops) from docs/digits.json."""
-    digits = json.loads((DOCS / "digits.json").read_text())
-    return [{"D": r["D"], "T": r["T"], "hidden": r["hidden"], "golden_acc": r["golden_acc"],
-             "synops": r["synops"]["total"]} for r in digits["results"]]
-
-
-def best_dense_within(reference, budget):
-    """The most accurate dense digits model costing at most ``budget`` synops (None if
-    every one costs more)."""
-    return max((r for r in reference if r["synops"] <= budget),
-               key=lambda r: (r["golden_acc"], -r["synops"]), default=None)
+    write_docs("transformer", summary, write_markdown, plot, log=log)
 
 
 def write_markdown(path, s):
@@ -608,8 +580,7 @@ def write_markdown(path, s):
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in s["results"]:
-        rtl = f"{r['rtl_acc']:.4f}" if "rtl_acc" in r else "not run"
-        exact = ("yes" if r.get("rtl_bit_exact") else "NO") if "rtl_acc" in r else ""
+        rtl, exact = rtl_cells(r)
         lines.append(f"| `{r['model']}` | {r['variant']} | {r['float_acc']:.4f} | "
                      f"{r['golden_acc']:.4f} | {rtl} | {exact} | {r['synops']['total']:.0f} | "
                      f"{r['synops_nonzero']['total']:.0f} | {r['att_threshold']['int']} "
@@ -721,15 +692,8 @@ def conclusions(s):
 
 
 def plot(path, s):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7.5, 4.4))
-    ref = s["dense_digits"]
-    for i, d in enumerate(sorted({r["D"] for r in ref})):
-        rs = sorted((r for r in ref if r["D"] == d), key=lambda r: r["T"])
-        ax.plot([r["synops"] for r in rs], [100 * r["golden_acc"] for r in rs], "o-",
-                color=f"C{i}", alpha=0.6, ms=4, label=f"dense digits 64-64-10, D = {d}")
+    fig, ax = accuracy_axes((7.5, 4.4))
+    plot_dense_reference(ax, s["dense_digits"])
     markers = {"hadamard": "s", "linear": "^"}
     for j, r in enumerate(s["results"]):
         color = f"C{5 + j}"
@@ -741,15 +705,9 @@ def plot(path, s):
         ax.plot(r["synops_nonzero"]["total"], acc, markers.get(r["variant"], "o"),
                 color=color, ms=9, mfc="none",
                 label=f"transformer, {r['variant']} (nonzero weights only)")
-    ax.set_xscale("log")
-    ax.set_xlabel("synaptic operations per inference (events x fan-out)")
-    ax.set_ylabel("test accuracy, golden model (%)")
-    ax.set_title(f"digits: spiking transformer (T = {s['results'][0]['T']}) against "
-                 "the dense model")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_accuracy_plot(fig, ax, path, "synaptic operations per inference (events x fan-out)",
+                       f"digits: spiking transformer (T = {s['results'][0]['T']}) against "
+                       "the dense model", fontsize=7, loc="lower right")
 
 
 def add_train_parser(sub):
@@ -772,20 +730,8 @@ def add_train_parser(sub):
     p.set_defaults(func=cmd_train)
 
 
-def add_evaluate_parser(sub):
-    p = sub.add_parser("evaluate", help="golden and RTL accuracy of the committed models")
-    p.add_argument("--no-rtl", action="store_true", help="skip the RTL co-simulation")
-    p.add_argument("--lanes", type=int, default=4, help="synapse lanes of the RTL (default 4)")
-    p.set_defaults(func=cmd_evaluate)
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_train_parser(sub)
-    add_evaluate_parser(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return command_line(__doc__, add_train_parser, cmd_evaluate, argv)
 
 
 if __name__ == "__main__":
