@@ -19,6 +19,10 @@ Workloads (all seeded, so every run measures the same thing):
 6. Spike-driven attention unit (``scripts/attention_bench.py``): cycles per timestep
    against its cycle model for tokens in {4, 16, 64} and dim in {16, 64}, both variants;
    LUT/FF/BRAM/DSP of the unit on the UP5K and the ECP5-85F.
+7. Convolution core (``scripts/conv_bench.py``): cycles per timestep against its cycle
+   model and cycles per input event against the receptive field, for the conv layers of
+   the NIR paper CNN's shape; that whole CNN on the UP5K (yosys) and the ULX3S-85F (full
+   build, Fmax).
 
 Usage: .venv/bin/python scripts/bench.py [--skip-builds] [--only SECTION ...] [--out docs/]
 """
@@ -45,6 +49,7 @@ from random_models import dense_mlp  # noqa: E402  (the tests' model generators)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attention_bench import attention_markdown, bench_attention  # noqa: E402
+from conv_bench import bench_conv, conv_markdown  # noqa: E402
 from fabric_bench import bench_fabric  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,6 +295,8 @@ def markdown(res):
         lines += fabric_markdown(res["fabric"])
     if res.get("attention"):
         lines += attention_markdown(res["attention"], _table)
+    if res.get("conv"):
+        lines += conv_markdown(res["conv"], _table)
     return "\n".join(lines) + "\n"
 
 
@@ -332,9 +339,13 @@ def _attention():
     return bench_attention(log)
 
 
+def _conv():
+    return bench_conv(log, BUILD)
+
+
 SECTIONS = {"cycle_model": bench_cycle_model, "synops": bench_synops,
             "sim_speed": bench_sim_speed, "builds": bench_builds, "fabric": _fabric,
-            "attention": _attention}
+            "attention": _attention, "conv": _conv}
 
 
 def main():
