@@ -325,6 +325,8 @@ class _Walk:
     def _dense_layer(self, key):
         node = self.nodes[key]
         size = _neuron_size(node)
+        if size == 1:               # scalar parameters: as many neurons as the input gives
+            size = self.incoming_size(key)
         sources, bias = {}, np.zeros(size)
         for p in self.preds[key] or self.fail(f"node '{key}' has no input edge"):
             bias += self.collect(p, np.eye(size), sources, key, set(), ())
@@ -343,6 +345,24 @@ class _Walk:
         self.shape[key] = (tuple(int(d) for d in shape[-3:]) if len(shape) >= 3
                            and int(np.prod(shape[-3:])) == size else (size,))
         self.divisor[key] = 1
+
+    def incoming_size(self, key, seen=frozenset()):
+        """How many values the first input path of node ``key`` delivers (for a neuron
+        node whose parameters are scalars)."""
+        preds = self.preds[key] or self.fail(f"node '{key}' has no input edge")
+        p = preds[0]
+        if p in seen:
+            self.fail(f"node '{p}' is part of a loop without neurons")
+        node, kind = self.nodes[p], self.kind(p)
+        if self.is_source(p):
+            return int(np.prod(self.visit(p)))
+        if kind in ("Affine", "Linear"):
+            return int(np.shape(node.weight)[0])
+        if kind == "Scale" and np.asarray(node.scale).size > 1:
+            return int(np.asarray(node.scale).size)
+        if kind in ("Scale", "Flatten"):
+            return self.incoming_size(p, seen | {p})
+        return 1                    # anything else is refused with its own message later
 
     def collect(self, key, m, sources, target, seen, flats):
         """Add the path matrices from ``key`` (seen through ``m``) into ``sources``; return

@@ -415,3 +415,27 @@ def test_conv_channel_and_shape_mismatches_are_refused():
             r"'n' has 25 neurons, but Conv2d node 'c' gives the map \[1, 4, 4\]")
     refused([("c", conv(np.ones((1, 2, 3, 3)), padding=3)), ("n", if_map((1, 10, 10), 1))],
             r"Conv2d node 'c' has padding 3 not smaller than its kernel height 3")
+
+
+def test_scalar_neuron_parameters_after_an_affine():
+    """A neuron node whose parameters are scalars (as some exporters write them) has as
+    many neurons as its input gives, after an Affine as after a Conv2d."""
+    f32 = np.float32
+
+    def scalar_if():
+        return nir.IF(r=np.array(f32(1)), v_threshold=np.array(f32(1)),
+                      v_reset=np.array(f32(0)))
+
+    nodes = {"input": nir.Input(input_type={"input": np.array([1, 4, 4])}),
+             "conv": nir.Conv2d(input_shape=None, weight=np.ones((2, 1, 3, 3), f32), stride=1,
+                                padding=1, dilation=1, groups=1, bias=np.zeros(2, f32)),
+             "if1": scalar_if(),
+             "flat": nir.Flatten(input_type=None, start_dim=0, end_dim=-1),
+             "fc": nir.Affine(weight=np.ones((3, 32), f32), bias=np.zeros(3, f32)),
+             "if2": scalar_if(),
+             "output": nir.Output(output_type={"output": np.array([3])})}
+    keys = list(nodes)
+    edges = list(zip(keys[:-1], keys[1:], strict=True))
+    graph = nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+    model = import_nir(graph, timesteps=2).model
+    assert [(layer.name, layer.size) for layer in model.layers] == [("if1", 32), ("if2", 3)]
