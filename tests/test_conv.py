@@ -148,7 +148,7 @@ def test_golden_equals_the_documented_arithmetic(seed):
 
 def test_hand_worked_example():
     """docs/conv.md's worked example: one event at (0, 2, 3) of a 1x5x5 map reaches
-    outputs (1, 1) with tap (1, 2) and (1, 2) with tap (1, 0)."""
+    outputs (1, 1) with tap (1, 2) and (1, 2) with tap (1, 0); with SSC, neither."""
     w = np.zeros((2, 1, 3, 3), np.int64)
     w[:, 0, 1, 2] = [3, 5]
     w[:, 0, 1, 0] = [7, 11]
@@ -166,6 +166,15 @@ def test_hand_worked_example():
     expected = np.zeros((2, 3, 3), np.int64)
     expected[:, 1, 1] = [3, 5]
     expected[:, 1, 2] = [7, 11]
+    np.testing.assert_array_equal(s, expected)
+    # SSC: the event is no window's centre; with the centre (2, 2) of output (1, 1)
+    # spiking too, that output gets its input, (1, 2) (centre (2, 4)) still none.
+    d["layers"][0]["sparse"] = True
+    sparse = model_from_dict(d)
+    assert not golden.run(sparse, x)["c"].any()
+    x[0, 2 * 5 + 2] = 1
+    s = golden.run(sparse, x)["c"][0].reshape(2, 3, 3)
+    expected[:, 1, 2] = 0
     np.testing.assert_array_equal(s, expected)
 
 
@@ -211,7 +220,7 @@ def refused(mutate, rule):
     (lambda d: (d["input"].pop("shape"), d["layers"][0].update(input_shape=[3, 3, 3])),
      "input_shape [3, 3, 3] holds 27 values, but input 'input' has 32"),
     (lambda d: d["layers"][0].update(input=["input", "input"]),
-     "input must name one layer: a feature-map layer does not read a concatenation"),
+     "input must name one layer: this layer type does not read a concatenation"),
     (lambda d: d["layers"].append({"name": "p", "type": "sumpool2d", "kernel": 2,
                                    "input": "nope"}),
      "input 'nope' must be 'input' or the name of an earlier layer"),
@@ -224,6 +233,18 @@ def refused(mutate, rule):
 def test_model_file_rules(mutate, rule):
     msg = refused(mutate, rule)
     assert msg.startswith("model.yaml")
+
+
+@pytest.mark.parametrize("layer", [
+    {"name": "p", "type": "sumpool2d", "kernel": 2},
+    {"name": "p", "type": "flatten"}])
+def test_one_source_layers_take_a_list_of_one(layer):
+    d = base_model()
+    d["layers"].append({**layer, "input": ["c1"]})
+    assert model_from_dict(d).layer("p").inputs == ["c1"]
+    d["layers"][-1]["input"] = ["c1", "input"]
+    with pytest.raises(ModelError, match="input must name one layer"):
+        model_from_dict(d)
 
 
 def test_flat_source_with_input_shape_and_a_dense_reading_a_map():

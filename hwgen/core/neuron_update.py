@@ -49,6 +49,15 @@ def send_spike(m, o_events, valid, addr, count, burst):
     return done
 
 
+def _tree_sum(terms):
+    """The sum of ``terms`` as a balanced tree of adders: ``sum()`` would chain them, an
+    expression ``D`` deep that Amaranth's simulator cannot compile for large ``D``."""
+    while len(terms) > 1:
+        terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i]
+                 for i in range(0, len(terms), 2)]
+    return terms[0]
+
+
 class NeuronUpdate(wiring.Component):
     """The update of ``size`` neurons.
 
@@ -220,7 +229,7 @@ class NeuronUpdate(wiring.Component):
         else:
             # s = min(u // θ, D) as a thermometer of constant comparisons: no divider.
             steps = [total >= k * theta for k in range(1, d_max + 1) if k * theta <= neuron.v_max]
-            m.d.comb += s_b.eq(sum(steps))
+            m.d.comb += s_b.eq(_tree_sum(steps))
         s = Signal.like(s_b)          # stage C's spike count (registered)
 
         # Stage C: reset.

@@ -86,6 +86,20 @@ class Layer:
             c.fail("input lists the same layer twice")
         return src_list
 
+    @staticmethod
+    def parse_source(c, fields, sources):
+        """The ``input`` field of a layer that reads one source: a source name (or a list
+        of one); default: the previous layer."""
+        src = fields.get("input", sources.previous)
+        if isinstance(src, list):
+            if len(src) != 1:
+                c.fail("input must name one layer: this layer type does not read a "
+                       "concatenation")
+            src = src[0]
+        if not isinstance(src, str) or src not in sources.sizes:
+            c.fail(f"input {src!r} must be 'input' or the name of an earlier layer")
+        return src
+
     # --- shape and events -------------------------------------------------------------
 
     @property

@@ -22,9 +22,7 @@ class FlattenLayer(ForwardingLayer):
 
     @classmethod
     def from_fields(cls, c, fields, sources):
-        src = fields.get("input", sources.previous)
-        if not isinstance(src, str) or src not in sources.sizes:
-            c.fail(f"input {src!r} must be 'input' or the name of one earlier layer")
+        src = cls.parse_source(c, fields, sources)
         return cls(name=fields["name"], inputs=[src], size_=sources.sizes[src],
                    source_spike_max=sources.spike_max[src])
 

@@ -11,6 +11,7 @@ Feature maps are ``[C, H, W]`` and flattened row-major: neuron ``(c, y, x)`` is 
 from dataclasses import dataclass
 
 from ..model_fields import kind
+from .base import Layer
 
 __all__ = ["Window2d", "parse_window", "source_feature_map"]
 
@@ -65,14 +66,7 @@ def _pair(c, value, what, lo):
 def source_feature_map(c, fields, sources):
     """The one source a feature-map layer reads and its ``[C, H, W]``: the source's own
     shape, or the layer's ``input_shape`` (which a flat source needs)."""
-    src = fields.get("input", sources.previous)
-    if isinstance(src, list):
-        if len(src) != 1:
-            c.fail("input must name one layer: a feature-map layer does not read a "
-                   "concatenation")
-        src = src[0]
-    if not isinstance(src, str) or src not in sources.sizes:
-        c.fail(f"input {src!r} must be 'input' or the name of an earlier layer")
+    src = Layer.parse_source(c, fields, sources)
     own = sources.shape(src)
     if "input_shape" in fields:
         shape = c.feature_map_shape(fields["input_shape"], "input_shape")
