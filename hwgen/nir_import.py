@@ -420,8 +420,10 @@ class _Walk:
         return w, b
 
     def check_flatten(self, key, shape):
-        """A Flatten between map ``shape`` and a dense consumer must flatten all of it
-        (leading batch/time dims of its declared input type may stay)."""
+        """A Flatten between map ``shape`` and a dense consumer: its consumer reads all of
+        the map as one vector (the path's sizes are checked), so a Flatten whose dims leave
+        part of it unflattened is read as a whole-map flatten, with a note. Exporters write
+        PyTorch's ``start_dim=1``, which counts a batch dimension the NIR type may lack."""
         node = self.nodes[key]
         declared = node.input_type.get("input") if isinstance(node.input_type, dict) else None
         if declared is None:
@@ -438,9 +440,13 @@ class _Walk:
         start, end = start + rank if start < 0 else start, end + rank if end < 0 else end
         if not (0 <= start <= end < rank) or end != rank - 1 or \
                 int(np.prod(full[start:])) != int(np.prod(shape)):
-            self.fail(f"Flatten node '{key}' (start_dim {node.start_dim}, end_dim "
-                      f"{node.end_dim}) of the input {list(full)} does not flatten the whole "
-                      f"map {list(shape)}; a dense layer needs all of it as one vector")
+            note = (f"Flatten node '{key}' (start_dim {node.start_dim}, end_dim "
+                    f"{node.end_dim}) of the input {list(full)} leaves part of the map "
+                    f"{list(shape)} unflattened; read as flattening all of it, as its "
+                    f"consumer reads all {int(np.prod(shape))} values (PyTorch's start_dim "
+                    "counts a batch dimension)")
+            if note not in self.notes:
+                self.notes.append(note)
 
     # --- field parsing --------------------------------------------------------------------
 

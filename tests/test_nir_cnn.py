@@ -392,12 +392,24 @@ def test_conv_next_to_another_input_is_refused():
         import_nir(graph, timesteps=2)
 
 
-def test_partial_flatten_is_refused():
-    refused([("c", conv(np.ones((2, 2, 3, 3)))), ("m", if_map((2, 4, 4), 1)),
-             ("flat", nir.Flatten(input_type=None, start_dim=1)),
-             ("fc", nir.Linear(weight=np.ones((2, 32)))), ("n", if_map((2,), 1))],
-            r"Flatten node 'flat' \(start_dim 1, end_dim -1\) of the input \[2, 4, 4\] "
-            r"does not flatten the whole map")
+def test_partial_flatten_is_read_as_a_whole_map_flatten_with_a_note():
+    """PyTorch's nn.Flatten(start_dim=1) counts a batch dimension that the NIR type of the
+    map lacks: the consumer reads all 32 values, so the import reads it as a whole-map
+    flatten (the reference simulator's start_dim=0), exactly, and says so."""
+    def graph(start_dim):
+        return graph_of((2, 6, 6), [
+            ("c", conv(np.ones((2, 2, 3, 3)))), ("m", if_map((2, 4, 4), 1)),
+            ("flat", nir.Flatten(input_type=None, start_dim=start_dim)),
+            ("fc", nir.Linear(weight=np.arange(64.0).reshape(2, 32) % 3)),
+            ("n", if_map((2,), 1))], type_check=False)
+
+    result = import_nir(graph(1), timesteps=3)
+    assert result.exact
+    assert any("Flatten node 'flat' (start_dim 1, end_dim -1) of the input [2, 4, 4] leaves "
+               "part of the map" in note for note in result.report["notes"])
+    x = (np.random.default_rng(0).random((3, 72)) < 0.5).astype(np.int64)
+    expected = simulate(graph(0), x.astype(np.float64))
+    np.testing.assert_array_equal(golden.run(result.model, x)["n"], expected["n"])
 
 
 def test_spatially_varying_scale_before_a_conv_is_refused():
