@@ -315,8 +315,9 @@ def _parser():
     n.add_argument("--max-spikes", type=_count, default=1, metavar="D",
                    help="graded spikes: up to D per neuron and timestep (default 1)")
     n.add_argument("--no-type-check", dest="type_check", action="store_false",
-                   help="read the graph without nir's type inference, which some older "
-                   "exports fail (hwgen checks the shapes itself)")
+                   help="read the graph without nir's type inference at once (a graph that "
+                   "fails it is read without it anyway, with a note; hwgen checks the "
+                   "shapes itself)")
     n.set_defaults(func=cmd_import_nir)
 
     q = sub.add_parser("quantize", help="a quantized model from float weights (.npz)")

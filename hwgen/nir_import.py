@@ -54,18 +54,27 @@ class NirImportError(QuantizeError):
 
 def read_graph(path, type_check=True):
     """Read a ``.nir`` file; a clear :class:`NirImportError` for anything that goes wrong.
-
-    ``type_check=False`` skips nir's own type inference, which some older exports fail
-    (hwgen propagates and checks the shapes itself)."""
+    Returns ``(graph, note)``: a file that fails only nir's own type inference (some
+    exports do: a batch dimension on the Input, a placeholder type) is read again without
+    it, and ``note`` says so (``None`` otherwise); hwgen propagates and checks the shapes
+    itself. ``type_check=False`` skips the first attempt."""
     import nir
     path = Path(path)
     if not path.is_file():
         raise NirImportError(f"{path}: NIR file does not exist")
     try:
-        return nir.read(path, type_check=type_check)
+        return nir.read(path, type_check=type_check), None
     except Exception as exc:     # h5py and nir raise many kinds for a broken file
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise NirImportError(f"{path}: not a readable NIR graph ({detail})") from None
+    if type_check:
+        try:
+            graph = nir.read(path, type_check=False)
+        except Exception:        # not a type problem: report the first error
+            pass
+        else:
+            return graph, (f"{path}: nir's own type check refused the graph ({detail}); read "
+                           "without it, hwgen propagated and checked the shapes itself")
+    raise NirImportError(f"{path}: not a readable NIR graph ({detail})")
 
 
 def import_nir(graph, *, timesteps, weight_bits=8, dt=1e-4, reset="hard", max_spikes=1,
@@ -73,14 +82,14 @@ def import_nir(graph, *, timesteps, weight_bits=8, dt=1e-4, reset="hard", max_sp
     """Import ``graph`` (a ``nir.NIRGraph`` or a ``.nir`` path) as a quantized model.
 
     Returns a :class:`hwgen.quantize.Quantized` (``.model``, ``.report``, ``.write(path)``).
-    ``type_check`` is passed to ``nir.read`` for a path.
+    ``type_check`` is passed to :func:`read_graph` for a path.
     """
-    source = "<NIR graph>"
+    source, read_note = "<NIR graph>", None
     if isinstance(graph, (str, Path)):
         source = str(graph)
         if name is None:
             name = legal_name(Path(graph).stem, set())
-        graph = read_graph(graph, type_check=type_check)
+        graph, read_note = read_graph(graph, type_check=type_check)
     if not dt > 0:
         raise NirImportError(f"dt must be positive, got {dt}")
     walk = _Walk(graph, dt=dt, reset=reset, max_spikes=max_spikes, source=source)
@@ -89,7 +98,8 @@ def import_nir(graph, *, timesteps, weight_bits=8, dt=1e-4, reset="hard", max_sp
                       weight_bits=weight_bits, decay_bits=decay_bits, v_bits=v_bits,
                       output=walk.output, source=source,
                       input_shape=walk.input_shape if len(walk.input_shape) == 3 else None)
-    result.report["notes"] = walk.notes + result.report["notes"]
+    result.report["notes"] = ([read_note] if read_note else []) + walk.notes + \
+        result.report["notes"]
     return result
 
 

@@ -314,7 +314,7 @@ def test_round_trip_through_a_nir_file_and_the_cli(tmp_path, capsys):
                                   golden.run(direct.model, x)["if5"])
 
 
-def test_cli_no_type_check_reads_an_older_export(tmp_path, capsys):
+def test_an_export_that_fails_nirs_type_check_is_read_without_it(tmp_path, capsys):
     stages = [("c", conv(np.ones((1, 1, 2, 2)), input_shape=(4, 4))),   # nir writes no None
               ("n", if_map((1, 1, 3, 3), 1)),
               ("flat", nir.Flatten(input_type={"input": np.array([0, 0, 0, 0])}, start_dim=1)),
@@ -324,10 +324,12 @@ def test_cli_no_type_check_reads_an_older_export(tmp_path, capsys):
                                              out_type=np.array([1, 2])))
     args = ["import-nir", str(tmp_path / "old.nir"), "-o", str(tmp_path / "m.yaml"),
             "--timesteps", "3"]
-    assert main(args) == 1
-    assert "not a readable NIR graph" in capsys.readouterr().err
-    assert main(args + ["--no-type-check"]) == 0
+    assert main(args) == 0
+    out = capsys.readouterr()
+    assert "nir's own type check refused the graph" in out.out + out.err
     assert load_model(tmp_path / "m.yaml").input_shape == (1, 4, 4)
+    assert main(args + ["--no-type-check", "-o", str(tmp_path / "m2.yaml")]) == 0
+    assert "type check refused" not in capsys.readouterr().out
 
 
 # --- refusals -------------------------------------------------------------------------------

@@ -41,6 +41,15 @@ def test_the_mapping_at_8_bits():
     assert not result.exact
 
 
-def test_rockpool_export_is_refused_clearly():
-    with pytest.raises(NirImportError, match=r"lif_rockpool.nir: not a readable NIR graph"):
-        import_nir(DATA / "lif_rockpool.nir", timesteps=1000)
+def test_rockpool_export_is_read_without_nirs_type_check():
+    """nir 1.0.8's type inference refuses Rockpool's export ([1] neuron, [1, 1, 1] Output);
+    hwgen reads it without, says so, and imports its (Rockpool's own) LIF."""
+    result = import_nir(DATA / "lif_rockpool.nir", timesteps=1000)
+    assert "nir's own type check refused the graph" in result.report["notes"][0]
+    assert [layer.size for layer in result.model.layers] == [1]
+
+
+def test_an_unreadable_file_is_refused_clearly(tmp_path):
+    (tmp_path / "broken.nir").write_bytes(b"not hdf5")
+    with pytest.raises(NirImportError, match=r"broken.nir: not a readable NIR graph"):
+        import_nir(tmp_path / "broken.nir", timesteps=10)
