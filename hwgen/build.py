@@ -19,6 +19,7 @@ import boards
 from .board.board_top import BoardTop
 from .board.self_test import SelfTest
 from .errors import HwgenError
+from .fit import check_memory_bits, check_resources, design_memories
 from .generate import write_outputs
 from .inputs import random_inputs
 from .network import GenerateOptions
@@ -67,6 +68,38 @@ def synth_resources(component, name, family):
     return resources_from_stat(stat, family)
 
 
+# The capacity of each device hwgen builds for, as check_memory_bits and check_resources
+# read it: LUT4s, flip-flops, block RAMs and the bits of one, DSP blocks (datasheets).
+_DEVICES = {
+    "iCE40UP5K": {"LUT": 5280, "FF": 5280, "BRAM": 30, "BRAM_bits": 4096, "DSP": 8},
+    "LFE5U-85F": {"LUT": 83640, "FF": 83640, "BRAM": 208, "BRAM_bits": 18432, "DSP": 156},
+}
+
+
+def device_capacity(board, family):
+    """The capacity of ``board``'s device (:mod:`hwgen.fit`)."""
+    return {**_DEVICES[board.device], "family": family}
+
+
+def _split_script(script):
+    """The build script as two: synthesis (yosys), then place and route and packing, each
+    with the script's header (its environment lines)."""
+    lines = script.splitlines()
+    commands = [i for i, line in enumerate(lines) if line.startswith('"$')]
+    header = lines[:commands[0]]
+    return ("\n".join(header + [lines[commands[0]]]) + "\n",
+            "\n".join(header + [lines[i] for i in commands[1:]]) + "\n")
+
+
+def _run_script(script, work, board_name, what):
+    (work / "step.sh").write_text(script)
+    result = subprocess.run(["sh", "step.sh"], cwd=work, capture_output=True, text=True)
+    if result.returncode:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise BuildError(f"{board_name}: {what} failed ({' / '.join(tail) or 'no output'}); "
+                         f"logs in {work}/ (top.rpt: yosys, top.tim: nextpnr)")
+
+
 def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
                 progress=print, keep_build_dir=None):
     """Build the self-test bitstream of ``model`` for ``board_name`` into ``out_dir``.
@@ -80,22 +113,30 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
     family = "ice40" if platform.device.startswith("iCE40") else "ecp5"
     x = random_inputs(model, samples, seed=seed)
     os.environ.update(yowasp_env())
-    top = BoardTop(board, SelfTest(model, options, x))
+    self_test = SelfTest(model, options, x)
+    capacity = device_capacity(board, family)
+    # Seconds: a design whose memories cannot fit is refused before synthesis.
+    # (The board top adds only pins: its self-test holds every memory.)
+    check_memory_bits(design_memories(self_test, None), capacity, board.device)
+    top = BoardTop(board, self_test)
 
     work = Path(keep_build_dir or tempfile.mkdtemp(prefix="hwgen-build-"))
     progress(f"building '{model.name}' for {board.description}: yosys, nextpnr "
              f"(a first run of the YoWASP tools compiles them: minutes)")
     start = time.monotonic()
-    try:
-        platform.build(top, name="top", build_dir=str(work), do_program=False,
-                       script_after_synth="tee -q -o stat.json stat -json",
-                       nextpnr_opts="--report nextpnr-report.json")
-    except Exception as exc:  # amaranth raises a plain error with the tool's exit status
-        raise BuildError(f"{board_name}: the build failed ({exc}); logs in {work}/ "
-                         f"(top.rpt: yosys, top.tim: nextpnr)") from None
+    plan = platform.build(top, name="top", do_build=False,
+                          script_after_synth="tee -q -o stat.json stat -json",
+                          nextpnr_opts="--report nextpnr-report.json")
+    plan.extract(str(work))
+    synth_script, pnr_script = _split_script(plan.files["build_top.sh"])
+    _run_script(synth_script, work, board_name, "synthesis (yosys)")
+    stat = json.loads((work / "stat.json").read_text())
+    # Before place and route: every resource yosys counted against the device's.
+    check_resources(resources_from_stat(stat, family), capacity, board.device)
+    progress("synthesis done; place and route (nextpnr)")
+    _run_script(pnr_script, work, board_name, "place and route (nextpnr)")
     elapsed = time.monotonic() - start
 
-    stat = json.loads((work / "stat.json").read_text())
     pnr = json.loads((work / "nextpnr-report.json").read_text())
     clocks = {name: {"achieved_mhz": round(v["achieved"], 2), "constraint_mhz": v["constraint"]}
               for name, v in pnr.get("fmax", {}).items()}
