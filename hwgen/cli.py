@@ -30,6 +30,18 @@ def _options(args):
         args.parser.error(str(exc))
 
 
+def _clock(text):
+    if text == "max":
+        return text
+    try:
+        mhz = float(text)
+    except ValueError:
+        mhz = 0.0
+    if not mhz > 0:
+        raise argparse.ArgumentTypeError(f"must be a frequency in MHz or 'max', got {text!r}")
+    return mhz
+
+
 def _add_generator_options(p):
     g = p.add_argument_group("generator options")
     g.add_argument("--lanes", type=_count, default=1, metavar="P",
@@ -193,7 +205,8 @@ def cmd_build(args):
     from .model import load_model
     model = load_model(args.model)
     report = build_board(model, args.board, args.output, options=_options(args),
-                         samples=args.samples, seed=args.seed, progress=_progress)
+                         samples=args.samples, seed=args.seed, progress=_progress,
+                         clock=args.clock)
     r = report["resources"]
     timing = "met" if report["timing_met"] else "NOT met"
     print(f"{args.board}: {r['LUT']} LUTs, {r['FF']} FFs, {r['BRAM']} BRAMs, {r['DSP']} DSPs; "
@@ -201,6 +214,31 @@ def cmd_build(args):
           f"(timing {timing})")
     print(f"wrote {report['bitstream']}\nwrote {Path(args.output) / 'report.json'}")
     return 0 if report["timing_met"] else 1
+
+
+def cmd_boards(args):
+    import json
+
+    import boards
+    if args.json:
+        print(json.dumps([b.to_dict() for b in BOARDS.values()], indent=2))
+    else:
+        print(boards.table())
+
+
+def cmd_flash(args):
+    import shutil
+
+    from .flash import flash
+    plan = flash(args.output, args.board, programmer=args.programmer, dry_run=args.dry_run)
+    if args.dry_run:
+        if plan.programmer.dfu_id:
+            _progress(f"would first write {plan.image}: {plan.bitstream} with a DFU suffix")
+        if shutil.which(plan.programmer.tool) is None:
+            _progress(f"note: {plan.programmer.tool} is not on PATH")
+        print(plan.command_line())
+    else:
+        print(f"flashed {plan.image} onto {plan.board.name} with {plan.programmer.tool}")
 
 
 def _write_quantized(result, args):
@@ -302,8 +340,26 @@ def _parser():
                    help="inferences held in the self-test ROM (default 4)")
     b.add_argument("--seed", type=_non_negative, default=0,
                    help="seed of the self-test inputs")
+    b.add_argument("--clock", type=_clock, default=None, metavar="MHZ|max",
+                   help="run the design from the FPGA's PLL at MHZ (the closest it makes at "
+                   "or below), or 'max': measure Fmax at the board's clock, then build at "
+                   "90%% of it (default: the board's oscillator)")
     _add_generator_options(b)
     b.set_defaults(func=cmd_build, parser=b)
+
+    bl = sub.add_parser("boards", help="the boards: device, clock, capacity, UART, programmer")
+    bl.add_argument("--json", action="store_true", help="as JSON")
+    bl.set_defaults(func=cmd_boards)
+
+    f = sub.add_parser("flash", help="program OUT/'s bitstream onto a board")
+    f.add_argument("output", type=Path, metavar="OUT", help="the folder 'hwgen build' wrote")
+    f.add_argument("--board", required=True, choices=sorted(BOARDS), metavar="BOARD",
+                   help="the board OUT/ was built for: " + ", ".join(BOARDS))
+    f.add_argument("--programmer", default=None, metavar="NAME",
+                   help="another of the board's programmers (hwgen boards lists them)")
+    f.add_argument("--dry-run", action="store_true",
+                   help="print the command that would program the board, run nothing")
+    f.set_defaults(func=cmd_flash)
 
     n = sub.add_parser("import-nir", help="a quantized model from a NIR graph")
     n.add_argument("graph", type=Path, metavar="GRAPH.nir")

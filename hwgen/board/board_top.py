@@ -14,14 +14,19 @@ class BoardTop(Elaboratable):
     board : boards.Board
         Names the LED resources (``pass_led``, ``fail_led``) of the platform.
     self_test : SelfTest
+    pll : hwgen.board.pll.PllDomain, optional
+        Clocks the design from a PLL instead of the board's oscillator.
     """
 
-    def __init__(self, board, self_test):
+    def __init__(self, board, self_test, pll=None):
         self._board = board
         self._self_test = self_test
+        self._pll = pll
 
     def elaborate(self, platform):
         m = Module()
+        if self._pll is not None:
+            m.submodules.pll = self._pll
         m.submodules.self_test = st = self._self_test
         pass_led = platform.request(*self._board.pass_led)
         fail_led = platform.request(*self._board.fail_led)
