@@ -157,6 +157,35 @@ def cmd_simulate(args):
     print(f"wrote {out} (layers: {', '.join(spikes)})")
 
 
+def _check_gate(model, x, expected, labels, args):
+    """``check --gate BOARD``: the synthesized netlist against golden on the top output."""
+    from .progress import ProgressBar
+    from .sim.gate_level import check, family_of_board
+    family = family_of_board(args.gate)
+    build_dir = args.build_dir or Path("sim_build") / f"{model.name}-gate-{family}"
+    _progress(f"synthesizing '{model.name}' for {args.gate} ({family}) and running the "
+              f"{args.sim} simulation ({args.engine} bench) of its netlist in {build_dir}/")
+    start = time.monotonic()
+    bar = ProgressBar(f"{args.sim} {family} netlist", x.shape[0], "inferences")
+    try:
+        result = check(model, x, family, options=_options(args), build_dir=build_dir,
+                       sim=args.sim, engine=args.engine, seed=args.seed, stall_in=args.stall,
+                       stall_out=args.stall, expected=expected[model.output],
+                       progress=bar.update, waves=args.waves)
+    finally:
+        bar.close()
+    info = result.info
+    _progress(f"synthesis {result.netlist.seconds:.1f} s, simulator build "
+              f"{info['build_seconds']:.1f} s, {info['cycles']} cycles in "
+              f"{info['seconds']:.2f} s ({time.monotonic() - start:.1f} s in all)")
+    if labels is not None:
+        print(f"accuracy on {len(labels)} labelled inference(s): golden "
+              f"{_accuracy(model, expected, labels):.2%}, {family} netlist "
+              f"{_accuracy(model, {model.output: result.actual}, labels):.2%}")
+    print(f"{'PASS' if result.ok else 'FAIL'}: {result.message}")
+    return 0 if result.ok else 1
+
+
 def cmd_check(args):
     import golden
 
@@ -179,6 +208,8 @@ def cmd_check(args):
         x = random_inputs(model, args.samples, seed=args.seed)
     _progress(f"golden model: {x.shape[0]} inference(s)")
     expected = golden.run(model, x)
+    if args.gate is not None:
+        return _check_gate(model, x, expected, labels, args)
     actual, out_port = _simulate(model, x, args)
     if labels is not None:
         print(f"accuracy on {len(labels)} labelled inference(s): golden "
@@ -329,6 +360,10 @@ def _parser():
                    help="with --inputs: the class of each inference; reports accuracy")
     # Golden against golden proves nothing: check compares an RTL simulator with it.
     _add_sim_options(c, "verilator", simulators=("verilator", "icarus"))
+    c.add_argument("--gate", choices=sorted(BOARDS), default=None, metavar="BOARD",
+                   help="check the gate-level netlist yosys synthesizes for BOARD's FPGA "
+                   "(simulated with the YoWASP cell models; compares the top output) "
+                   f"instead of the RTL; one of {', '.join(sorted(BOARDS))}")
     _add_generator_options(c)
     c.set_defaults(func=cmd_check, parser=c)
 

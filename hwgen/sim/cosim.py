@@ -11,6 +11,9 @@ both top streams, the same input words):
 Both record every handshake of the top input, of each layer's spike stream and of the
 top output, and leave a summary (cycles, protocol errors); this module turns the
 handshakes into ``{layer: [N, T, size]}`` spikes, the same way for both.
+
+A synthesized netlist (:mod:`hwgen.sim.gate_level`) runs on the same benches: only the
+top's two streams exist there, so only they are checked and recorded.
 """
 
 import json
@@ -38,7 +41,7 @@ def default_engine(sim):
 
 def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
             build_dir="sim_build/cosim", seed=0, stall_in=0.3, stall_out=0.3, junk=0.0,
-            max_cycles=None, waves=None, progress=None):
+            max_cycles=None, waves=None, progress=None, netlist=None):
     """Co-simulate ``inputs`` (``[T, size]`` or ``[N, T, size]``) through the RTL.
 
     Parameters
@@ -59,6 +62,10 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
     progress : callable, optional
         ``progress(n)`` with 0 when the simulation starts, then as inferences leave the
         design (the cocotb engine reports a few times a second).
+    netlist : hwgen.sim.gate_level.Netlist, optional
+        Simulate this gate-level netlist of the design (with its cell models) instead of
+        the generated Verilog: only the top's streams exist there, so the returned
+        ``spikes`` is empty and ``info["out_spikes"]`` holds the output layer's spikes.
 
     Every stream of the design runs the protocol checker (:mod:`hwgen.sim.stream_checker`);
     a broken rule raises :class:`SimError` naming the stream and the cycle, as does a
@@ -93,6 +100,11 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
     graph = top.graph
     streams = graph.streams()
     probes = {node.name: graph.spike_probes(node.name) for node in graph.layers}
+    if netlist is not None:
+        # A flattened netlist keeps its ports only: no block's stream can be observed.
+        text = netlist.text
+        streams = [s for s in streams if s.path in ("i_events", "o_events")]
+        probes = {}
     recorded = ["i_events", *(path for layer in probes.values() for path, _ in layer),
                 "o_events"]
     words = input_words(x, event_layout(model.input_size, model.input_max), seed, junk)
@@ -125,9 +137,11 @@ def run_rtl(model, inputs, *, sim="verilator", engine=None, options=None,
                            f"{exc.strerror}") from None
         run["waves"] = str(waves)
     if engine == "fast":
-        summary, build_seconds = _run_fast(text, model.name, build_dir, run, progress)
+        summary, build_seconds = _run_fast(text, model.name, build_dir, run, progress,
+                                           netlist)
     else:
-        summary, build_seconds = _run_cocotb(text, model.name, build_dir, run, sim, progress)
+        summary, build_seconds = _run_cocotb(text, model.name, build_dir, run, sim, progress,
+                                             netlist)
     log = build_dir / "sim.log"
     errors = list(summary["errors"].values())
     if not summary["finished"]:
@@ -168,9 +182,12 @@ def _stream_def(stream):
             "max_value": stream.max_value, "in_range": stream.in_range, "fields": fields}
 
 
-def _run_fast(text, toplevel, build_dir, run, progress):
+def _run_fast(text, toplevel, build_dir, run, progress, netlist=None):
     sub = "fast-waves" if "waves" in run else "fast"
-    binary, seconds = build_harness(text, toplevel, build_dir / sub, waves="waves" in run)
+    extra = {} if netlist is None else {"sources": netlist.sim_sources("verilator"),
+                                        "args": netlist.sim_args("verilator")}
+    binary, seconds = build_harness(text, toplevel, build_dir / sub, waves="waves" in run,
+                                    **extra)
     lines = [f"{key} {run[key]}" for key in
              ("top", "seed", "stall_in", "stall_out", "max_cycles", "idle_cycles", "ticks",
               "timesteps", "words", "events", "summary", "waves") if key in run]
@@ -182,13 +199,15 @@ def _run_fast(text, toplevel, build_dir, run, progress):
     return run_harness(binary, lines, build_dir, toplevel, progress), seconds
 
 
-def _run_cocotb(text, toplevel, build_dir, run, sim, progress):
+def _run_cocotb(text, toplevel, build_dir, run, sim, progress, netlist=None):
     timings = {}
+    extra = {} if netlist is None else {"sources": netlist.sim_sources(sim),
+                                        "build_args": netlist.sim_args(sim)}
     with _ProgressFile(build_dir / "progress.txt", progress) as path:
         if path is not None:
             run = {**run, "progress": str(path)}
         run_cocotb(text, toplevel, "hwgen.sim.cocotb_bench", build_dir, sim=sim, config=run,
-                   waves_file=run.get("waves"), timings=timings)
+                   waves_file=run.get("waves"), timings=timings, **extra)
     summary = Path(run["summary"])
     if not summary.exists():
         raise SimError(f"the {sim} simulation left no results; see {build_dir / 'sim.log'}")

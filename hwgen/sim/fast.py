@@ -39,9 +39,10 @@ VERILATOR_ARGS = ["--cc", "--exe", "--build", "--prefix", "Vtop", "-O3",
                   "-CFLAGS", "-std=c++17"]
 
 
-def _stamp(verilog_text, args):
+def _stamp(verilog_text, args, sources=()):
     h = hashlib.sha256()
     for part in (verilog_text, HARNESS.read_text(), *(f.read_text() for f in TOP_SHIM),
+                 *(Path(f).read_text() for f in sources),
                  PUBLIC_STREAMS, " ".join(args),
                  str(verilator_version())):
         h.update(part.encode())
@@ -49,9 +50,12 @@ def _stamp(verilog_text, args):
     return h.hexdigest()
 
 
-def build_harness(verilog_text, toplevel, build_dir, *, waves=False):
+def build_harness(verilog_text, toplevel, build_dir, *, waves=False, sources=(), args=()):
     """The executable of the fast bench for this design, built in ``build_dir`` unless
     the one there was built from the same Verilog, harness and flags.
+
+    ``sources`` are more Verilog files to compile with the design (a netlist's cell
+    models), ``args`` more Verilator options (after hwgen's own).
 
     Returns ``(path, seconds spent building)`` (0 when reused). Raises :class:`SimError`
     naming the build log when Verilator or the C++ compiler fails.
@@ -63,11 +67,13 @@ def build_harness(verilog_text, toplevel, build_dir, *, waves=False):
     vlt = build_dir / "public_streams.vlt"
     write_if_changed(vlt, PUBLIC_STREAMS)
     binary = build_dir / "obj" / "Vtop"
-    args = [*VERILATOR_ARGS, "--top-module", toplevel, "-j", str(os.cpu_count() or 1)]
+    args = [*VERILATOR_ARGS, "--top-module", toplevel, "-j", str(os.cpu_count() or 1),
+            *args]
     if waves:
         args += ["--trace-fst", "-CFLAGS", "-DHWGEN_TRACE"]
+    sources = [str(Path(f).resolve()) for f in sources]
     stamp_file = build_dir / "stamp"
-    stamp = _stamp(verilog_text, args)
+    stamp = _stamp(verilog_text, [*args, *sources], sources)
     if binary.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
         return binary, 0.0
     stamp_file.unlink(missing_ok=True)
@@ -83,7 +89,7 @@ def build_harness(verilog_text, toplevel, build_dir, *, waves=False):
     root = Path(env["VERILATOR_ROOT"])
     log = build_dir / "build.log"
     cmd = [str(root / "bin" / "verilator"), *args, "--Mdir", str(binary.parent),
-           str(vlt), str(vfile), str(HARNESS), str(TOP_SHIM[0])]
+           str(vlt), str(vfile), *sources, str(HARNESS), str(TOP_SHIM[0])]
     start = time.monotonic()
     with open(log, "w") as f:
         f.write(" ".join(cmd) + "\n")

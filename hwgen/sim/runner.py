@@ -90,7 +90,7 @@ def _first_failure(xml_file):
 
 def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator",
                config=None, config_env=CONFIG_ENV, testcase=None, waves_file=None,
-               timings=None):
+               timings=None, sources=(), build_args=()):
     """Simulate ``verilog_text`` (top module ``toplevel``) under the cocotb ``test_module``.
 
     Parameters
@@ -118,6 +118,10 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
         not rebuild each other.
     timings : dict, optional
         Receives ``build_seconds``, the time the build step took.
+    sources : list of paths, optional
+        More Verilog files to compile with the design (a netlist's cell models).
+    build_args : list of str, optional
+        More options of the simulator's build step (after hwgen's own).
 
     Returns
     -------
@@ -139,6 +143,10 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
     build_dir.mkdir(parents=True, exist_ok=True)
     vfile = build_dir / f"{toplevel}.v"
     changed = write_if_changed(vfile, verilog_text)
+    sources = [Path(f).resolve() for f in sources]
+    # Other sources or options than the last build's are a new design too.
+    inputs = build_dir / "build_inputs.txt"
+    changed |= write_if_changed(inputs, "\n".join(map(str, [*sources, *build_args])) + "\n")
     env = {}
     if config is not None:
         cfg_file = build_dir / "config.json"
@@ -150,7 +158,7 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
 
     runner = get_runner(sim)
     build_args = (["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O2"]
-                  if sim == "verilator" else [])
+                  if sim == "verilator" else []) + list(build_args)
     waves = waves_file is not None
     sim_dir = build_dir / (f"{sim}-waves" if waves else sim)
     if changed:
@@ -171,7 +179,7 @@ def run_cocotb(verilog_text, toplevel, test_module, build_dir, *, sim="verilator
     # cocotb's runner raises a bare RuntimeError when a command fails; the log says why.
     start = time.monotonic()
     try:
-        runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=sim_dir,
+        runner.build(sources=[vfile, *sources], hdl_toplevel=toplevel, build_dir=sim_dir,
                      always=(sim == "icarus"),   # Icarus builds are cheap; mtimes can tie
                      build_args=build_args, timescale=TIMESCALE, log_file=log,
                      waves=waves)
