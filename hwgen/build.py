@@ -1,9 +1,11 @@
-"""`hwgen build`: a bitstream for a board, with a self-test top, and ``report.json``.
+"""`hwgen build`: a bitstream for a board, and ``report.json``.
 
-Until the host link exists the board runs a built-in self-test
-(:class:`~hwgen.board.self_test.SelfTest`): inputs and the golden outputs held in ROM; the
-pass LED lights when every timestep's output spike counts equal the golden model's (in
-whatever order the events of a timestep came), the fail LED when they did not.
+By default the network sits behind the UART host link (:mod:`hwgen.host_link`,
+docs/protocol.md) that ``hwgen run`` talks to. ``--top self-test`` builds the built-in
+self-test instead (:class:`~hwgen.board.self_test.SelfTest`): inputs and the golden outputs
+held in ROM; the pass LED lights when every timestep's output spike counts equal the
+golden model's (in whatever order the events of a timestep came), the fail LED when they
+did not.
 """
 
 import json
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import boards
 
-from .board.board_top import BoardTop
+from .board.board_top import BoardTop, LinkBoardTop
 from .board.self_test import SelfTest
 from .errors import HwgenError
 from .fit import check_memory_bits, check_resources, design_memories
@@ -117,13 +119,11 @@ def tool_versions(family):
     return out
 
 
-def _synth_and_place(board, self_test, pll_setting, family, capacity, work, progress):
-    """One build of the board top in ``work``: yosys, the resource check, nextpnr and
+def _synth_and_place(board, board_top, family, capacity, work, progress):
+    """One build of ``board_top`` in ``work``: yosys, the resource check, nextpnr and
     packing. Returns yosys' ``stat`` and nextpnr's report."""
-    from .board.pll import PllDomain
     platform = board.platform()
-    pll = None if pll_setting is None else PllDomain(family, pll_setting)
-    plan = platform.build(BoardTop(board, self_test, pll), name="top", do_build=False,
+    plan = platform.build(board_top, name="top", do_build=False,
                           script_after_synth="tee -q -o stat.json stat -json",
                           nextpnr_opts="--report nextpnr-report.json")
     plan.extract(str(work))
@@ -137,15 +137,77 @@ def _synth_and_place(board, self_test, pll_setting, family, capacity, work, prog
     return stat, json.loads((work / "nextpnr-report.json").read_text())
 
 
+TOPS = ("host-link", "self-test")
+# The line rates a host link tries, fastest first: the first within 2% of what the clock
+# divides to (3 Mbaud is the most an FT2232H or FT231X UART takes).
+BAUDS = (3_000_000, 2_000_000, 1_000_000, 921_600, 460_800, 230_400, 115_200)
+
+
+class _Design:
+    """What a build puts on the board: the network behind the host link (``host-link``)
+    or the built-in self-test (``self-test``), made for a clock."""
+
+    def __init__(self, model, options, board, top, *, samples, seed, baud):
+        if top not in TOPS:
+            raise BuildError(f"unknown top '{top}' (one of {', '.join(TOPS)})")
+        if top == "host-link" and board.uart is None:
+            raise BuildError(f"{board.name} has no UART for the host link; build with "
+                             "--top self-test")
+        self.model, self.options, self.board, self.top = model, options, board, top
+        self.samples, self.seed, self.baud = samples, seed, baud
+        self.self_test = (SelfTest(model, options, random_inputs(model, samples, seed=seed))
+                          if top == "self-test" else None)
+
+    def line_rate(self, clk_mhz):
+        """The host link's baud at ``clk_mhz``: the one asked, or the fastest of BAUDS."""
+        from .host_link.top import uart_divisor
+        for baud in (self.baud,) if self.baud else BAUDS:
+            try:
+                uart_divisor(clk_mhz * 1e6, baud)
+                return baud
+            except ValueError as exc:
+                if self.baud:
+                    raise BuildError(f"{self.board.name}: {exc}") from None
+        raise BuildError(f"{self.board.name}: no line rate of {BAUDS[-1]} baud or more "
+                         f"fits a {clk_mhz:g} MHz clock")
+
+    def core(self, clk_mhz):
+        """The platform-independent design at ``clk_mhz`` (it holds every memory)."""
+        if self.self_test is not None:
+            return self.self_test
+        from .host_link.top import HostLinkTop
+        return HostLinkTop(self.model, self.options, clk_freq_hz=clk_mhz * 1e6,
+                           baud=self.line_rate(clk_mhz))
+
+    def board_top(self, clk_mhz, pll):
+        core = self.core(clk_mhz)
+        return (BoardTop if self.self_test is not None else LinkBoardTop)(self.board, core, pll)
+
+    def report(self, clk_mhz):
+        if self.self_test is not None:
+            return {"self_test": {"samples": self.samples, "seed": self.seed,
+                                  "pass_led": "/".join(map(str, self.board.pass_led)),
+                                  "fail_led": "/".join(map(str, self.board.fail_led))}}
+        from .host_link.protocol import model_id
+        return {"host_link": {"baud": self.line_rate(clk_mhz),
+                              "uart": self.board.uart_note,
+                              "model_id": f"0x{model_id(self.model, self.options):08x}",
+                              "alive_led": "/".join(map(str, self.board.pass_led))}}
+
+
 # --clock max: the PLL aims this far below the Fmax measured at the board's clock (the
 # placement changes with the clock, and so does Fmax).
 CLOCK_MARGIN = 0.9
 
 
 def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
-                progress=print, keep_build_dir=None, clock=None):
-    """Build the self-test bitstream of ``model`` for ``board_name`` into ``out_dir``.
+                progress=print, keep_build_dir=None, clock=None, top="host-link",
+                baud=None):
+    """Build a bitstream of ``model`` for ``board_name`` into ``out_dir``.
 
+    ``top``: ``"host-link"`` puts the network behind the UART host link
+    (docs/protocol.md; ``baud`` or the fastest of :data:`BAUDS` the clock makes),
+    ``"self-test"`` the built-in self-test (inputs and golden outputs in ROM, two LEDs).
     ``clock``: ``None`` runs the design at the board's oscillator; a frequency in MHz
     runs it from the FPGA's PLL at the closest frequency the PLL makes at or below it;
     ``"max"`` first builds at the oscillator to measure Fmax, then at ``CLOCK_MARGIN``
@@ -154,33 +216,38 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
     Writes ``<name>.bin`` (iCE40) or ``<name>.bit`` (ECP5), ``<name>.v``,
     ``manifest.json`` and ``report.json``; returns the report.
     """
+    from .board.pll import PllDomain
     board = boards.get_board(board_name)
     options = options or GenerateOptions()
     family = "ice40" if board.platform().device.startswith("iCE40") else "ecp5"
-    x = random_inputs(model, samples, seed=seed)
     os.environ.update(yowasp_env())
-    self_test = SelfTest(model, options, x)
+    design = _Design(model, options, board, top, samples=samples, seed=seed, baud=baud)
     capacity = device_capacity(board, family)
-    # Seconds: a design whose memories cannot fit is refused before synthesis.
-    # (The board top adds only pins: its self-test holds every memory.)
-    check_memory_bits(design_memories(self_test, None), capacity, board.device)
+    # Seconds: a design whose memories cannot fit is refused before synthesis (the board
+    # top adds only pins and a PLL: the design holds every memory).
+    check_memory_bits(design_memories(design.core(board_clock_mhz(board)), None), capacity,
+                      board.device)
     setting = None
     if clock not in (None, "max"):
         setting = _pll_setting(board, family, float(clock))   # refused here if impossible
         progress(f"the PLL makes {setting['mhz']:.3f} MHz (asked {float(clock):g} MHz)")
 
     work = Path(keep_build_dir or tempfile.mkdtemp(prefix="hwgen-build-"))
-    progress(f"building '{model.name}' for {board.description}: yosys, nextpnr "
+    progress(f"building '{model.name}' ({top}) for {board.description}: yosys, nextpnr "
              f"(a first run of the YoWASP tools compiles them: minutes)")
     start = time.monotonic()
     if clock == "max":
-        _, pnr = _synth_and_place(board, self_test, None, family, capacity, work, progress)
+        _, pnr = _synth_and_place(board, design.board_top(board_clock_mhz(board), None),
+                                  family, capacity, work, progress)
         fmax = min(v["achieved"] for v in pnr.get("fmax", {}).values())
         target = fmax * CLOCK_MARGIN
         progress(f"Fmax {fmax:.1f} MHz at the board's clock: again at {target:.1f} MHz "
                  "through the PLL")
         setting = _pll_setting(board, family, target)
-    stat, pnr = _synth_and_place(board, self_test, setting, family, capacity, work, progress)
+    clk_mhz = board_clock_mhz(board) if setting is None else setting["mhz"]
+    pll = None if setting is None else PllDomain(family, setting)
+    stat, pnr = _synth_and_place(board, design.board_top(clk_mhz, pll), family, capacity,
+                                 work, progress)
     elapsed = time.monotonic() - start
     clocks = {name: {"achieved_mhz": round(v["achieved"], 2),
                      "constraint_mhz": round(v["constraint"], 3)}
@@ -204,9 +271,8 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
                          f"PLL from the board's {board_clock_mhz(board):g} MHz"),
         "pll": setting,
         "tools": tool_versions(family),
-        "self_test": {"samples": samples, "seed": seed,
-                      "pass_led": "/".join(map(str, board.pass_led)),
-                      "fail_led": "/".join(map(str, board.fail_led))},
+        "top": top,
+        **design.report(clk_mhz),
         "build_seconds": round(elapsed, 1),
         "bitstream": str(Path(out_dir) / f"{model.name}{bit_ext}"),
     }

@@ -237,12 +237,15 @@ def cmd_build(args):
     model = load_model(args.model)
     report = build_board(model, args.board, args.output, options=_options(args),
                          samples=args.samples, seed=args.seed, progress=_progress,
-                         clock=args.clock)
+                         clock=args.clock, top=args.top, baud=args.baud)
     r = report["resources"]
     timing = "met" if report["timing_met"] else "NOT met"
     print(f"{args.board}: {r['LUT']} LUTs, {r['FF']} FFs, {r['BRAM']} BRAMs, {r['DSP']} DSPs; "
           f"Fmax {report['fmax_mhz']:.1f} MHz for a {report['clock_mhz']:.1f} MHz clock "
           f"(timing {timing})")
+    if "host_link" in report:
+        link = report["host_link"]
+        print(f"host link: {link['baud']} baud on {link['uart']}; model id {link['model_id']}")
     print(f"wrote {report['bitstream']}\nwrote {Path(args.output) / 'report.json'}")
     return 0 if report["timing_met"] else 1
 
@@ -270,6 +273,57 @@ def cmd_flash(args):
         print(plan.command_line())
     else:
         print(f"flashed {plan.image} onto {plan.board.name} with {plan.programmer.tool}")
+
+
+def cmd_run(args):
+    import golden
+
+    from .host import DEFAULT_TIMEOUT, Board, SerialTransport
+    from .host_link.top import DEFAULT_BAUD
+    from .inputs import load_inputs
+    from .model import load_model
+    from .progress import ProgressBar
+    model = load_model(args.model)
+    x = load_inputs(args.inputs, model)
+    batched = x.ndim == 3
+    x = x if batched else x[None]
+    options = _options(args)
+    baud = args.baud or DEFAULT_BAUD
+    if args.port == "sim":
+        from .host_link.sim_transport import SimulatedTransport
+        _progress(f"simulating the board (Amaranth's simulator, {baud} baud): small models "
+                  "only")
+        transport = SimulatedTransport(model, options, baud=baud)
+        # Simulated seconds: a hung simulation ends after 10 ms of simulated time.
+        timeout = args.timeout or 0.01
+    else:
+        transport = SerialTransport(args.port, baud)
+        timeout = args.timeout or DEFAULT_TIMEOUT
+    start = time.monotonic()
+    with Board(transport, model, options, timeout=timeout) as board:
+        board.connect()
+        _progress(f"{args.port}: the board carries '{model.name}' (id 0x{board.ident:08x}); "
+                  f"running {x.shape[0]} inference(s)")
+        bar = ProgressBar("board", x.shape[0], "inferences")
+        try:
+            spikes = board.run(x, progress=bar.update)
+        finally:
+            bar.close()
+    retried = f", {board.stats['retries']} retried after link errors" \
+        if board.stats["retries"] else ""
+    simulated = (f" ({transport.seconds * 1e3:.2f} ms of simulated time)"
+                 if args.port == "sim" else "")
+    _progress(f"{x.shape[0]} inference(s) in {time.monotonic() - start:.2f} s{simulated}"
+              f"{retried}")
+    predictions = golden.predict(model, {model.output: spikes})
+    if not batched:
+        spikes, predictions = spikes[0], predictions[0]
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial.npz")   # renamed only once complete
+    np.savez(partial, **{model.output: spikes, "predictions": predictions})
+    partial.replace(out)
+    print(f"wrote {out} (output spikes '{model.output}' and predictions)")
 
 
 def _write_quantized(result, args):
@@ -371,6 +425,13 @@ def _parser():
     b.add_argument("model", type=Path, metavar="MODEL.yaml")
     b.add_argument("--board", required=True, choices=sorted(BOARDS))
     b.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    b.add_argument("--top", choices=("host-link", "self-test"), default="host-link",
+                   help="the network behind the UART host link that 'hwgen run' talks to "
+                   "(default), or the built-in self-test (inputs and golden outputs in ROM, "
+                   "two LEDs)")
+    b.add_argument("--baud", type=_count, default=None,
+                   help="host-link line rate (default: the fastest of 3M, 2M, 1M, 921600, "
+                   "... baud the clock makes within 2%%)")
     b.add_argument("--samples", type=_count, default=4,
                    help="inferences held in the self-test ROM (default 4)")
     b.add_argument("--seed", type=_non_negative, default=0,
@@ -395,6 +456,24 @@ def _parser():
     f.add_argument("--dry-run", action="store_true",
                    help="print the command that would program the board, run nothing")
     f.set_defaults(func=cmd_flash)
+
+    r = sub.add_parser("run", help="inferences on a board through the host link")
+    r.add_argument("model", type=Path, metavar="MODEL.yaml",
+                   help="the model the board was built with")
+    r.add_argument("--port", required=True, metavar="DEV",
+                   help="the board's serial port (e.g. /dev/ttyUSB1, COM3), or 'sim': the "
+                   "simulated board (small models)")
+    r.add_argument("--inputs", type=Path, required=True, metavar="X.npy",
+                   help="integers [T, input.size] or [N, T, input.size]")
+    r.add_argument("-o", "--output", type=Path, required=True, metavar="Y.npz",
+                   help="output spikes (key: the output layer) and predictions")
+    r.add_argument("--baud", type=_count, default=None,
+                   help="line rate the board was built with (default 3000000)")
+    r.add_argument("--timeout", type=_positive_float, default=None, metavar="S",
+                   help="seconds to wait for any answer of the board (default 2; with "
+                   "--port sim, 0.01 simulated)")
+    _add_generator_options(r)
+    r.set_defaults(func=cmd_run, parser=r)
 
     n = sub.add_parser("import-nir", help="a quantized model from a NIR graph")
     n.add_argument("graph", type=Path, metavar="GRAPH.nir")

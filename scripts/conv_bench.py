@@ -92,7 +92,7 @@ def network_size(log, build_dir):
     log(f"conv: UP5K {up5k}")
     log("conv: ULX3S-85F self-test build of the NIR paper CNN's shape (minutes)")
     report = build_board(model, "ulx3s-85f", build_dir / "conv_nir_cnn_ulx3s", options=options,
-                         progress=log)
+                         progress=log, top="self-test")
     ecp5 = {**report["resources"], "device": report["device"], "fmax_mhz": report["fmax_mhz"],
             "clock_mhz": report["clock_mhz"], "timing_met": report["timing_met"],
             "build_seconds": report["build_seconds"]}

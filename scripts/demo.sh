@@ -18,6 +18,6 @@ $hwgen generate "$model" -o "$out"
 echo "== 2/3 check: Verilator against the golden model on the 360 test digits, every layer, random stalls"
 $hwgen check "$model" --samples all --sim verilator --lanes 4 --build-dir sim_build/demo
 echo "== 3/3 build: iCEBreaker bitstream with a self-test (LED green = pass)"
-$hwgen build "$model" --board icebreaker -o "$out"
+$hwgen build "$model" --board icebreaker --top self-test -o "$out"
 echo "== report ($out/report.json)"
 cat "$out/report.json"

@@ -1,8 +1,10 @@
-"""The top of a board build: the self-test and the two LEDs that show its result."""
+"""The tops of a board build: the network behind the host link on the board's UART pins
+(:class:`LinkBoardTop`), or the built-in self-test and the two LEDs that show its result
+(:class:`BoardTop`)."""
 
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import Elaboratable, Module, ResetSignal
 
-__all__ = ["BoardTop"]
+__all__ = ["BoardTop", "LinkBoardTop"]
 
 
 class BoardTop(Elaboratable):
@@ -31,4 +33,33 @@ class BoardTop(Elaboratable):
         pass_led = platform.request(*self._board.pass_led)
         fail_led = platform.request(*self._board.fail_led)
         m.d.comb += [pass_led.o.eq(st.passed), fail_led.o.eq(st.failed)]
+        return m
+
+
+class LinkBoardTop(Elaboratable):
+    """The network behind the host link (:class:`~hwgen.host_link.top.HostLinkTop`) on a
+    board: its ``rx``/``tx`` on the board's UART pins (``board.uart``), the pass LED lit
+    while the design runs (out of reset).
+
+    Parameters
+    ----------
+    board : boards.Board
+    link : hwgen.host_link.top.HostLinkTop
+    pll : hwgen.board.pll.PllDomain, optional
+    """
+
+    def __init__(self, board, link, pll=None):
+        self._board = board
+        self._link = link
+        self._pll = pll
+
+    def elaborate(self, platform):
+        m = Module()
+        if self._pll is not None:
+            m.submodules.pll = self._pll
+        m.submodules.link = link = self._link
+        uart = platform.request(*self._board.uart)
+        m.d.comb += [link.rx.eq(uart.rx.i), uart.tx.o.eq(link.tx)]
+        alive = platform.request(*self._board.pass_led)
+        m.d.comb += alive.o.eq(~ResetSignal(allow_reset_less=True))
         return m
