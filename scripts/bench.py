@@ -23,6 +23,8 @@ Workloads (all seeded, so every run measures the same thing):
    model and cycles per input event against the receptive field, for the conv layers of
    the NIR paper CNN's shape; that whole CNN on the UP5K (yosys) and the ULX3S-85F (full
    build, Fmax).
+8. Host link (``scripts/link_bench.py``): throughput at 3 Mbaud against the line-rate
+   bound, and the digits model's latency per image over the link against its own cycles.
 
 Usage: .venv/bin/python scripts/bench.py [--skip-builds] [--only SECTION ...] [--out docs/]
 """
@@ -51,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attention_bench import attention_markdown, bench_attention  # noqa: E402
 from conv_bench import bench_conv, conv_markdown  # noqa: E402
 from fabric_bench import bench_fabric  # noqa: E402
+from link_bench import bench_host_link, host_link_markdown  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "synthetic" / "synthetic.yaml"
@@ -298,6 +301,8 @@ def markdown(res):
         lines += attention_markdown(res["attention"], _table)
     if res.get("conv"):
         lines += conv_markdown(res["conv"], _table)
+    if res.get("host_link"):
+        lines += host_link_markdown(res["host_link"], _table)
     return "\n".join(lines) + "\n"
 
 
@@ -344,9 +349,13 @@ def _conv():
     return bench_conv(log, BUILD)
 
 
+def _host_link():
+    return bench_host_link(ROOT, BUILD, log)
+
+
 SECTIONS = {"cycle_model": bench_cycle_model, "synops": bench_synops,
             "sim_speed": bench_sim_speed, "builds": bench_builds, "fabric": _fabric,
-            "attention": _attention, "conv": _conv}
+            "attention": _attention, "conv": _conv, "host_link": _host_link}
 
 
 def main():
