@@ -21,7 +21,7 @@ import boards
 from .board.board_top import BoardTop, LinkBoardTop
 from .board.self_test import SelfTest
 from .errors import HwgenError
-from .fit import check_memory_bits, check_resources, design_memories
+from .fit import FitError, check_memory_bits, check_resources, design_memories
 from .generate import write_outputs
 from .inputs import random_inputs
 from .network import GenerateOptions
@@ -88,10 +88,30 @@ def _split_script(script):
             "\n".join(header + [lines[i] for i in commands[1:]]) + "\n")
 
 
-def _run_script(script, work, board_name, what):
+def _placement_shortfall(log, board):
+    """nextpnr's words for a design that ran out of cells, as one FitError message (or
+    None): iCE40 logic cells are LUT and flip-flop pairs, which only packing counts."""
+    import re
+    cells = re.search(r"region .* of (\d+) ICESTORM_LCs", log)
+    if cells:
+        need, have = int(cells.group(1)), board.capacity.luts
+        return (f"the design does not fit the {board.device}: placement needs {need:,} logic "
+                f"cells (LUT and flip-flop pairs) of {have:,} ({need - have:,} too many)")
+    bels = re.search(r"no BELs remaining to implement cell type '(\w+)'", log)
+    if bels:
+        return (f"the design does not fit the {board.device}: placement ran out of "
+                f"{bels.group(1)} cells")
+    return None
+
+
+def _run_script(script, work, board, what):
     (work / "step.sh").write_text(script)
     result = subprocess.run(["sh", "step.sh"], cwd=work, capture_output=True, text=True)
     if result.returncode:
+        shortfall = _placement_shortfall(result.stderr + result.stdout, board)
+        if shortfall:
+            raise FitError(shortfall)
+        board_name = board.name
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise BuildError(f"{board_name}: {what} failed ({' / '.join(tail) or 'no output'}); "
                          f"logs in {work}/ (top.rpt: yosys, top.tim: nextpnr)")
@@ -128,12 +148,12 @@ def _synth_and_place(board, board_top, family, capacity, work, progress):
                           nextpnr_opts="--report nextpnr-report.json")
     plan.extract(str(work))
     synth_script, pnr_script = _split_script(plan.files["build_top.sh"])
-    _run_script(synth_script, work, board.name, "synthesis (yosys)")
+    _run_script(synth_script, work, board, "synthesis (yosys)")
     stat = json.loads((work / "stat.json").read_text())
     # Before place and route: every resource yosys counted against the device's.
     check_resources(resources_from_stat(stat, family), capacity, board.device)
     progress("synthesis done; place and route (nextpnr)")
-    _run_script(pnr_script, work, board.name, "place and route (nextpnr)")
+    _run_script(pnr_script, work, board, "place and route (nextpnr)")
     return stat, json.loads((work / "nextpnr-report.json").read_text())
 
 

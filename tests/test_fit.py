@@ -75,3 +75,18 @@ def test_ecp5_counts_lut_ram_in_the_bound():
     assert check_memory_bits(mems, cap, "LFE5U-85F") == 1 << 22
     with pytest.raises(FitError, match="bits too many"):
         check_memory_bits([("huge", 1 << 20, 64)], cap, "LFE5U-85F")
+
+
+def test_placement_shortfalls_read_from_nextpnr():
+    """iCE40 logic cells pair a LUT and a flip-flop: only nextpnr's packing counts them,
+    so its words become the same kind of message."""
+    from boards import get_board
+    from hwgen.build import _placement_shortfall
+    icestick = get_board("icestick")
+    log = "ERROR: Failed to expand region (0, 0) |_> (13, 17) of 1393 ICESTORM_LCs\n"
+    assert _placement_shortfall(log, icestick) == (
+        "the design does not fit the iCE40HX1K: placement needs 1,393 logic cells (LUT and "
+        "flip-flop pairs) of 1,280 (113 too many)")
+    log = "ERROR: Unable to place cell 'x', no BELs remaining to implement cell type 'ICESTORM_RAM'"
+    assert "ran out of ICESTORM_RAM cells" in _placement_shortfall(log, icestick)
+    assert _placement_shortfall("ERROR: something else", icestick) is None
