@@ -117,13 +117,9 @@ def _run_script(script, work, board, what):
                          f"logs in {work}/ (top.rpt: yosys, top.tim: nextpnr)")
 
 
-def board_clock_mhz(board):
-    return board.platform().default_clk_frequency / 1e6
-
-
 def _pll_setting(board, family, mhz):
     from .board.pll import ecp5_pll, ice40_pll
-    return (ice40_pll if family == "ice40" else ecp5_pll)(board_clock_mhz(board), mhz)
+    return (ice40_pll if family == "ice40" else ecp5_pll)(board.clock_mhz, mhz)
 
 
 def tool_versions(family):
@@ -239,13 +235,13 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
     from .board.pll import PllDomain
     board = boards.get_board(board_name)
     options = options or GenerateOptions()
-    family = "ice40" if board.platform().device.startswith("iCE40") else "ecp5"
+    family = board.family
     os.environ.update(yowasp_env())
     design = _Design(model, options, board, top, samples=samples, seed=seed, baud=baud)
     capacity = device_capacity(board, family)
     # Seconds: a design whose memories cannot fit is refused before synthesis (the board
     # top adds only pins and a PLL: the design holds every memory).
-    check_memory_bits(design_memories(design.core(board_clock_mhz(board)), None), capacity,
+    check_memory_bits(design_memories(design.core(board.clock_mhz), None), capacity,
                       board.device)
     setting = None
     if clock not in (None, "max"):
@@ -257,14 +253,14 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
              f"(a first run of the YoWASP tools compiles them: minutes)")
     start = time.monotonic()
     if clock == "max":
-        _, pnr = _synth_and_place(board, design.board_top(board_clock_mhz(board), None),
+        _, pnr = _synth_and_place(board, design.board_top(board.clock_mhz, None),
                                   family, capacity, work, progress)
         fmax = min(v["achieved"] for v in pnr.get("fmax", {}).values())
         target = fmax * CLOCK_MARGIN
         progress(f"Fmax {fmax:.1f} MHz at the board's clock: again at {target:.1f} MHz "
                  "through the PLL")
         setting = _pll_setting(board, family, target)
-    clk_mhz = board_clock_mhz(board) if setting is None else setting["mhz"]
+    clk_mhz = board.clock_mhz if setting is None else setting["mhz"]
     pll = None if setting is None else PllDomain(family, setting)
     stat, pnr = _synth_and_place(board, design.board_top(clk_mhz, pll), family, capacity,
                                  work, progress)
@@ -288,7 +284,7 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
                           for v in pnr.get("fmax", {}).values()),
         "clocks": clocks,
         "clock_source": ("board oscillator" if setting is None else
-                         f"PLL from the board's {board_clock_mhz(board):g} MHz"),
+                         f"PLL from the board's {board.clock_mhz:g} MHz"),
         "pll": setting,
         "tools": tool_versions(family),
         "top": top,

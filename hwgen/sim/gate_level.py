@@ -132,15 +132,9 @@ class GateResult:
 
 
 def family_of_board(board_name):
-    """``"ice40"`` or ``"ecp5"``: the family of a board of :data:`boards.BOARDS`, read
-    from its device."""
+    """``"ice40"`` or ``"ecp5"``: the family of a board of :data:`boards.BOARDS`."""
     import boards
-    device = boards.get_board(board_name).device
-    if device.upper().startswith("ICE40"):
-        return "ice40"
-    if device.upper().startswith("LFE5"):
-        return "ecp5"
-    raise HwgenError(f"board '{board_name}': no gate-level flow for its device {device}")
+    return boards.get_board(board_name).family
 
 
 def _share():
