@@ -47,9 +47,7 @@ def cycles(log):
             neurons = prm["positions"] * prm["rows_per_position"] * prm["lanes"]
             (kh, kw), (sy, sx) = layer.window.kernel, layer.window.stride
             field = -(-kh // sy) * -(-kw // sx) * prm["rows_per_position"]
-            _, h, w = layer.window.in_shape
-            reached = [max(1, layer.window.reach(0, (a % (h * w)) // w)[2] *
-                           layer.window.reach(1, a % w)[2] * prm["rows_per_position"])
+            reached = [max(1, layer.window.positions_reached(a) * prm["rows_per_position"])
                        for s in stim[1:] for a, _ in s]
             # The first timestep also holds the zeroing pass after reset: not compared.
             model_cycles = [conv_cycle_model(layer, [a for a, _ in s], lanes)

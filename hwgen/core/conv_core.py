@@ -59,12 +59,7 @@ def conv_cycle_model(layer, event_addrs, lanes, burst_extra=0):
     (flat addresses; see the module docstring)."""
     p = conv_lanes(layer, lanes)
     g = -(-layer.out_channels // p)
-    _, h, w = layer.window.in_shape
-    total = 0
-    for a in event_addrs:
-        y, x = divmod(int(a) % (h * w), w)
-        reach = layer.window.reach(0, y)[2] * layer.window.reach(1, x)[2]
-        total += max(1, reach * g)
+    total = sum(max(1, layer.window.positions_reached(a) * g) for a in event_addrs)
     ho, wo = layer.window.out_hw
     return total + ho * wo * g * p + burst_extra + FIXED_CYCLES
 

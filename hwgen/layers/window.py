@@ -45,6 +45,13 @@ class Window2d:
             return 0, 0, 0
         return lo, pos + p - lo * s, hi - lo + 1
 
+    def positions_reached(self, addr):
+        """How many output positions the window of an input event at flat address
+        ``addr`` reaches (``n_y * n_x``: what the walker steps through for it)."""
+        _, h, w = self.in_shape
+        y, x = divmod(int(addr) % (h * w), w)
+        return self.reach(0, y)[2] * self.reach(1, x)[2]
+
     def to_dict(self):
         return {"input_shape": list(self.in_shape), "kernel": list(self.kernel),
                 "stride": list(self.stride), "padding": list(self.padding),
