@@ -21,9 +21,10 @@ import boards
 from .board.board_top import BoardTop, LinkBoardTop
 from .board.self_test import SelfTest
 from .errors import HwgenError
-from .fit import FitError, check_memory_bits, check_resources, design_memories
+from .fit import FitError, check_resources, design_memories
 from .generate import write_outputs
 from .inputs import random_inputs
+from .memory_plan import Budget, mark_memories, place_memories, plan_design, spram_candidates
 from .network import GenerateOptions
 from .output_dir import atomic_output_dir
 from .tools import yowasp_env
@@ -38,10 +39,10 @@ class BuildError(HwgenError):
 # Cell names of each family, as yosys's `stat` counts them after synthesis.
 _CELLS = {
     "ice40": {"LUT": {"SB_LUT4": 1}, "FF": "SB_DFF", "BRAM": {"SB_RAM40_4K": 1},
-              "DSP": {"SB_MAC16": 1}},
+              "SPRAM": {"SB_SPRAM256KA": 1}, "DSP": {"SB_MAC16": 1}},
     # A CCU2C carry cell holds two LUT4s.
     "ecp5": {"LUT": {"LUT4": 1, "CCU2C": 2}, "FF": "TRELLIS_FF", "BRAM": {"DP16KD": 1},
-             "DSP": {"MULT18X18D": 1}},
+             "SPRAM": {}, "DSP": {"MULT18X18D": 1}},
 }
 
 
@@ -50,7 +51,7 @@ def resources_from_stat(stat, family):
     cells = stat["design"].get("num_cells_by_type", {})
     names = _CELLS[family]
     res = {}
-    for key in ("LUT", "BRAM", "DSP"):
+    for key in ("LUT", "BRAM", "SPRAM", "DSP"):
         res[key] = sum(cells.get(cell, 0) * weight for cell, weight in names[key].items())
     res["FF"] = sum(n for cell, n in cells.items() if cell.startswith(names["FF"]))
     return res
@@ -75,7 +76,7 @@ def device_capacity(board, family):
     flip-flops as LUTs, one per logic cell on both families)."""
     c = board.capacity
     return {"LUT": c.luts, "FF": c.luts, "BRAM": c.bram, "BRAM_bits": c.bram_bits,
-            "DSP": c.dsp, "family": family}
+            "SPRAM": c.spram, "DSP": c.dsp, "family": family}
 
 
 def _split_script(script):
@@ -135,15 +136,21 @@ def tool_versions(family):
     return out
 
 
-def _synth_and_place(board, board_top, family, capacity, work, progress):
+def _synth_and_place(board, board_top, family, capacity, work, progress, plan):
     """One build of ``board_top`` in ``work``: yosys, the resource check, nextpnr and
-    packing. Returns yosys' ``stat`` and nextpnr's report."""
+    packing, with every memory where ``plan`` places it. Returns yosys' ``stat`` and
+    nextpnr's report."""
+    from amaranth.hdl import Fragment
     platform = board.platform()
-    plan = platform.build(board_top, name="top", do_build=False,
-                          script_after_synth="tee -q -o stat.json stat -json",
-                          nextpnr_opts="--report nextpnr-report.json")
-    plan.extract(str(work))
-    synth_script, pnr_script = _split_script(plan.files["build_top.sh"])
+    # Elaborated here, for this platform, so that each memory can carry the place the
+    # planner gave it (yosys' ram_style) before the platform writes the Verilog.
+    fragment = Fragment.get(board_top, platform)
+    mark_memories(fragment, plan, board_top.design_name)
+    build = platform.build(fragment, name="top", do_build=False,
+                           script_after_synth="tee -q -o stat.json stat -json",
+                           nextpnr_opts="--report nextpnr-report.json")
+    build.extract(str(work))
+    synth_script, pnr_script = _split_script(build.files["build_top.sh"])
     _run_script(synth_script, work, board, "synthesis (yosys)")
     stat = json.loads((work / "stat.json").read_text())
     # Before place and route: every resource yosys counted against the device's.
@@ -237,12 +244,20 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
     options = options or GenerateOptions()
     family = board.family
     os.environ.update(yowasp_env())
-    design = _Design(model, options, board, top, samples=samples, seed=seed, baud=baud)
     capacity = device_capacity(board, family)
-    # Seconds: a design whose memories cannot fit is refused before synthesis (the board
-    # top adds only pins and a PLL: the design holds every memory).
-    check_memory_bits(design_memories(design.core(board.clock_mhz), None), capacity,
-                      board.device)
+    # Seconds, before synthesis: the memory planner resolves --lanes auto on the network,
+    # then places every memory of the whole design (the board top adds only pins, a PLL
+    # and, with SPRAM, the flash reader: the design holds every memory), or names the one
+    # that does not fit.
+    options, _ = plan_design(model, options, board, progress)
+    memories = design_memories(
+        _Design(model, options.replace(spram_weights=()), board, top, samples=samples,
+                seed=seed, baud=baud).core(board.clock_mhz), None)
+    plan = place_memories(memories, Budget.of_board(board), spram_candidates(memories, model))
+    options = options.replace(spram_weights=plan.spram_layers)
+    progress(f"memory plan: {plan.summary()}"
+             + (f"; lanes {options.lanes}" if isinstance(options.lanes, dict) else ""))
+    design = _Design(model, options, board, top, samples=samples, seed=seed, baud=baud)
     setting = None
     if clock not in (None, "max"):
         setting = _pll_setting(board, family, float(clock))   # refused here if impossible
@@ -254,7 +269,7 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
     start = time.monotonic()
     if clock == "max":
         _, pnr = _synth_and_place(board, design.board_top(board.clock_mhz, None),
-                                  family, capacity, work, progress)
+                                  family, capacity, work, progress, plan)
         fmax = min(v["achieved"] for v in pnr.get("fmax", {}).values())
         target = fmax * CLOCK_MARGIN
         progress(f"Fmax {fmax:.1f} MHz at the board's clock: again at {target:.1f} MHz "
@@ -263,7 +278,7 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
     clk_mhz = board.clock_mhz if setting is None else setting["mhz"]
     pll = None if setting is None else PllDomain(family, setting)
     stat, pnr = _synth_and_place(board, design.board_top(clk_mhz, pll), family, capacity,
-                                 work, progress)
+                                 work, progress, plan)
     elapsed = time.monotonic() - start
     clocks = {name: {"achieved_mhz": round(v["achieved"], 2),
                      "constraint_mhz": round(v["constraint"], 3)}
@@ -277,6 +292,7 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
         "model": model.name,
         "options": options.to_dict(),
         "resources": resources_from_stat(stat, family),
+        "memory_plan": plan.to_dict(),
         "utilization": {k: v for k, v in pnr.get("utilization", {}).items() if v.get("used")},
         "fmax_mhz": main_clock["achieved_mhz"],
         "clock_mhz": main_clock["constraint_mhz"],

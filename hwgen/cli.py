@@ -19,15 +19,47 @@ def _progress(msg):
     print(f"hwgen: {msg}", file=sys.stderr, flush=True)
 
 
-def _options(args):
+def _options(args, model, plan=True):
+    """The generator options of ``args`` for ``model``. With ``--board`` (or ``--lanes
+    auto``, which needs it) the lanes come from the memory planner for that board's FPGA
+    (``plan=False``: left to the caller, ``hwgen build``)."""
     from .network import GenerateOptions
+    lanes = args.lanes
+    if isinstance(lanes, list):         # one count per layer, in the model's order
+        names = [layer.name for layer in model.layers]
+        if len(lanes) != len(model.layers):
+            raise HwgenError(f"--lanes gives {len(lanes)} counts for the {len(model.layers)} "
+                             f"layers of '{model.name}' ({', '.join(names)})")
+        lanes = dict(zip(names, lanes, strict=True))
     try:
-        return GenerateOptions(lanes=args.lanes, burst=args.burst, fifo_depth=args.fifo_depth,
-                               topology=args.topology,
-                               max_neurons_per_core=args.max_neurons_per_core,
-                               splits=dict(args.split or ()))
+        options = GenerateOptions(lanes=lanes, burst=args.burst, fifo_depth=args.fifo_depth,
+                                  topology=args.topology,
+                                  max_neurons_per_core=args.max_neurons_per_core,
+                                  splits=dict(args.split or ()))
     except ValueError as exc:
         args.parser.error(str(exc))
+    board = getattr(args, "plan_board", None)
+    if not plan:
+        return options
+    if board is None:
+        if lanes == "auto":
+            args.parser.error("--lanes auto balances the layers within an FPGA's memory: "
+                              "name it with --board")
+        return options
+    import boards
+
+    from .memory_plan import plan_design
+    options, memory_plan = plan_design(model, options, boards.get_board(board))
+    _progress(f"memory plan for {board}: lanes {_lanes_text(options.lanes)}; "
+              f"{memory_plan.summary()}")
+    # Simulation and generated Verilog keep the weights in ordinary memories: SPRAM
+    # needs a boot loader and a flash, which only a board build has.
+    return options.replace(spram_weights=())
+
+
+def _lanes_text(lanes):
+    return ", ".join(f"{k}={v}" for k, v in lanes.items()) if isinstance(lanes, dict) \
+        else str(lanes)
 
 
 def _clock(text):
@@ -42,10 +74,17 @@ def _clock(text):
     return mhz
 
 
-def _add_generator_options(p):
+def _add_generator_options(p, plan_board=True):
     g = p.add_argument_group("generator options")
-    g.add_argument("--lanes", type=_count, default=1, metavar="P",
-                   help="synapses updated per cycle in every core (default 1)")
+    if plan_board:
+        g.add_argument("--board", dest="plan_board", choices=sorted(BOARDS), default=None,
+                       metavar="BOARD", help="plan the lanes for BOARD's FPGA as 'hwgen "
+                       "build' does (needed by --lanes auto; the weights stay in ordinary "
+                       "memories here, SPRAM is for board builds)")
+    g.add_argument("--lanes", type=_lanes, default=1, metavar="P|P1,P2,..|auto",
+                   help="synapses updated per cycle: one count for every core, a count per "
+                   "layer in the model's order (or LAYER=P,...; layers not named get 1), "
+                   "or 'auto': balanced within the memory of the board's FPGA (default 1)")
     g.add_argument("--burst", action="store_true",
                    help="send graded spikes as bursts of binary events")
     g.add_argument("--fifo-depth", type=_non_negative, default=16, metavar="N",
@@ -85,7 +124,7 @@ def cmd_generate(args):
     from .model import load_model
     model = load_model(args.model)
     _progress(f"generating Verilog for '{model.name}' ({len(model.layers)} layers)")
-    vfile, manifest = write_outputs(model, args.output, _options(args))
+    vfile, manifest = write_outputs(model, args.output, _options(args, model))
     print(f"wrote {vfile}\nwrote {manifest}")
 
 
@@ -120,7 +159,8 @@ def _simulate(model, x, args):
     start = time.monotonic()
     bar = ProgressBar(f"{args.sim}", x.shape[0], "inferences")
     try:
-        spikes, info = run_rtl(model, x, sim=args.sim, engine=engine, options=_options(args),
+        spikes, info = run_rtl(model, x, sim=args.sim, engine=engine,
+                               options=_options(args, model),
                                build_dir=build_dir, seed=args.seed, stall_in=args.stall,
                                stall_out=args.stall, waves=args.waves,
                                progress=bar.update)
@@ -168,7 +208,7 @@ def _check_gate(model, x, expected, labels, args):
     start = time.monotonic()
     bar = ProgressBar(f"{args.sim} {family} netlist", x.shape[0], "inferences")
     try:
-        result = check(model, x, family, options=_options(args), build_dir=build_dir,
+        result = check(model, x, family, options=_options(args, model), build_dir=build_dir,
                        sim=args.sim, engine=args.engine, seed=args.seed, stall_in=args.stall,
                        stall_out=args.stall, expected=expected[model.output],
                        progress=bar.update, waves=args.waves)
@@ -235,7 +275,8 @@ def cmd_build(args):
     from .build import build_board
     from .model import load_model
     model = load_model(args.model)
-    report = build_board(model, args.board, args.output, options=_options(args),
+    report = build_board(model, args.board, args.output,
+                         options=_options(args, model, plan=False),
                          samples=args.samples, seed=args.seed, progress=_progress,
                          clock=args.clock, top=args.top, baud=args.baud)
     r = report["resources"]
@@ -287,7 +328,7 @@ def cmd_run(args):
     x = load_inputs(args.inputs, model)
     batched = x.ndim == 3
     x = x if batched else x[None]
-    options = _options(args)
+    options = _options(args, model)
     baud = args.baud or DEFAULT_BAUD
     if args.port == "sim":
         from .host_link.sim_transport import SimulatedTransport
@@ -440,7 +481,7 @@ def _parser():
                    help="run the design from the FPGA's PLL at MHZ (the closest it makes at "
                    "or below), or 'max': measure Fmax at the board's clock, then build at "
                    "90%% of it (default: the board's oscillator)")
-    _add_generator_options(b)
+    _add_generator_options(b, plan_board=False)
     b.set_defaults(func=cmd_build, parser=b)
 
     bl = sub.add_parser("boards", help="the boards: device, clock, capacity, UART, programmer")
@@ -519,6 +560,23 @@ def _layer_split(text):
     except (ValueError, argparse.ArgumentTypeError):
         raise argparse.ArgumentTypeError(
             f"the number of cores in {text!r} must be an integer >= 1") from None
+
+
+def _lanes(text):
+    """``--lanes``: ``auto``, ``P``, ``P1,P2,...`` (a list) or ``LAYER=P,...`` (a dict)."""
+    if text == "auto":
+        return text
+    parts = text.split(",")
+    try:
+        if all("=" in part for part in parts):
+            return {name: _count(count) for name, count in
+                    (part.partition("=")[::2] for part in parts)}
+        counts = [_count(part) for part in parts]
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(
+            f"must be a count >= 1, counts per layer (8,1 or fc1=8,fc2=1) or 'auto', got "
+            f"{text!r}") from None
+    return counts[0] if len(counts) == 1 else counts
 
 
 def _count_or_all(text):

@@ -13,11 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .aer import event_layout
+from .errors import HwgenError
 from .fabric import FabricPlan, Slice
 
-__all__ = ["Edge", "Node", "Stream", "NetworkGraph", "OUTPUT_PORT"]
+__all__ = ["Edge", "Node", "Stream", "NetworkGraph", "LanesError", "OUTPUT_PORT"]
 
 OUTPUT_PORT = None      # the consumer of the output layer's stream: the top's o_events
+
+
+class LanesError(HwgenError, ValueError):
+    """Lanes given for a layer the model does not have."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,11 @@ class NetworkGraph:
                                           layer.spike_max,
                                           layer.event_max(source_event_max, options.burst),
                                           tuple(edges))
+        if isinstance(options.lanes, dict):
+            for name in options.lanes:
+                if name not in self.nodes or name == "input":
+                    raise LanesError(f"--lanes names '{name}', which is not a layer of the "
+                                     f"model (layers: {', '.join(n.name for n in self.layers)})")
         out = self.nodes[model.output]
         self._consumers = {name: [] for name in self.nodes}
         for node in self.nodes.values():

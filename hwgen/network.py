@@ -26,7 +26,9 @@ __all__ = ["NetworkTop", "GenerateOptions"]
 class GenerateOptions:
     """Generator options (all have defaults; none changes what the network computes).
 
-    lanes : int      P, synapses per cycle in every core
+    lanes            P, synapses per cycle: an int (every core), ``{layer: P}`` (layers not
+                     named get 1) or ``"auto"`` (balanced within a device's memory budget by
+                     :func:`hwgen.memory_plan.plan_design`, which returns options with a dict)
     burst : bool     graded spikes leave a core as bursts of binary events
     fifo_depth : int entries of the FIFO after each core (0: none)
     topology : str   "p2p" (cores wired point to point), "crossbar" or "mesh" (cores talk
@@ -37,12 +39,21 @@ class GenerateOptions:
     link_depth : int entries of the FIFO at each mesh router input (at least 2)
     barrier : bool   mesh only: admit a timestep once the previous one has left every core
                      (``docs/fabric.md``; off only to show the deadlock it prevents)
+    spram_weights : iterable of str   dense layers whose weights sit in the iCE40
+                     UltraPlus' SPRAM, loaded at boot (set by the memory planner,
+                     :mod:`hwgen.memory_plan`)
     """
 
     def __init__(self, lanes=1, burst=False, fifo_depth=16, topology=None,
-                 max_neurons_per_core=None, splits=None, link_depth=2, barrier=True):
-        if lanes < 1:
-            raise ValueError("lanes must be >= 1")
+                 max_neurons_per_core=None, splits=None, link_depth=2, barrier=True,
+                 spram_weights=()):
+        if isinstance(lanes, dict):
+            lanes = dict(lanes)
+            for name, count in lanes.items():
+                if not isinstance(count, int) or count < 1:
+                    raise ValueError(f"lanes of layer '{name}' must be an integer >= 1")
+        elif lanes != "auto" and (not isinstance(lanes, int) or lanes < 1):
+            raise ValueError("lanes must be >= 1, a count per layer, or 'auto'")
         if fifo_depth < 0:
             raise ValueError("fifo_depth must be >= 0")
         if max_neurons_per_core is not None and max_neurons_per_core < 1:
@@ -66,6 +77,23 @@ class GenerateOptions:
         self.splits = dict(splits or {})
         self.link_depth = link_depth
         self.barrier = barrier
+        self.spram_weights = frozenset(spram_weights)
+
+    def lanes_for(self, layer):
+        """The lanes of ``layer``'s core(s)."""
+        if self.lanes == "auto":
+            raise ValueError("lanes 'auto' are chosen for a device: plan the design for a "
+                             "board first (hwgen.memory_plan.plan_design, --board)")
+        if isinstance(self.lanes, dict):
+            return self.lanes.get(layer, 1)
+        return self.lanes
+
+    def replace(self, **changes):
+        """A copy with ``changes`` (same names as the constructor's arguments)."""
+        args = {name: getattr(self, name) for name in (
+            "lanes", "burst", "fifo_depth", "topology", "max_neurons_per_core", "splits",
+            "link_depth", "barrier", "spram_weights")}
+        return GenerateOptions(**(args | changes))
 
     def to_dict(self):
         out = {"lanes": self.lanes, "burst": self.burst, "fifo_depth": self.fifo_depth,
@@ -75,6 +103,8 @@ class GenerateOptions:
                     "splits": self.splits}
         if self.topology == "mesh":
             out |= {"link_depth": self.link_depth, "barrier": self.barrier}
+        if self.spram_weights:
+            out["spram_weights"] = sorted(self.spram_weights)
         return out
 
 

@@ -1,7 +1,8 @@
 """A design that cannot fit its FPGA is refused before place and route (hwgen/fit.py): in
-seconds, before synthesis, when its memories alone are too large; after synthesis, before
-nextpnr, when yosys' counts exceed the device's. One message names the resource and by
-how much; nothing is written."""
+seconds, before synthesis, when the memory planner cannot place its memories
+(tests/test_memory_plan.py has the planner itself); after synthesis, before nextpnr, when
+yosys' counts exceed the device's. One message names the resource and by how much;
+nothing is written."""
 
 import sys
 import time
@@ -9,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from hwgen.build import build_board, device_capacity
+from hwgen.build import build_board
 from hwgen.cli import main
-from hwgen.fit import FitError, check_memory_bits, check_resources, design_memories
+from hwgen.fit import FitError, check_resources, design_memories
 from hwgen.network import GenerateOptions, NetworkTop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rtl_tests"))
 from random_models import dense_mlp  # noqa: E402
 
-UP5K = {"LUT": 5280, "FF": 5280, "BRAM": 30, "BRAM_bits": 4096, "DSP": 8, "family": "ice40"}
+UP5K = {"LUT": 5280, "FF": 5280, "BRAM": 30, "BRAM_bits": 4096, "SPRAM": 4, "DSP": 8,
+        "family": "ice40"}
 
 
 def test_design_memories_lists_every_memory_of_the_network():
@@ -29,33 +31,29 @@ def test_design_memories_lists_every_memory_of_the_network():
     assert "l0.update.v" in mems and "l0_fifo.fifo.storage" in mems
 
 
-def test_784_128_10_is_refused_on_the_up5k_in_seconds(tmp_path):
-    """The model of the issue: 100k 8-bit weights cannot fit 120 kbit of block RAM."""
+def test_a_model_too_large_for_the_up5k_is_refused_in_seconds(tmp_path):
+    """784-512-10: 401k 8-bit weights, 3.2 Mbit, more than block RAM and SPRAM together
+    (784-128-10 fits: its weights go to SPRAM)."""
     start = time.monotonic()
     with pytest.raises(FitError) as err:
-        build_board(dense_mlp([784, 128, 10]), "icebreaker", tmp_path / "out",
+        build_board(dense_mlp([784, 512, 10]), "icebreaker", tmp_path / "out",
                     progress=lambda msg: None)
     assert time.monotonic() - start < 60           # a bound far from the minutes of P&R
     msg = str(err.value)
-    assert "does not fit the iCE40UP5K" in msg and "bits too many" in msg
-    assert "network.l0.weights 100352x8 = 802,816" in msg
+    assert msg.startswith("the design does not fit the iCE40UP5K: its memories need ")
+    assert "the largest, l0.weights (401,408 x 8 = 3,211,264 bits)" in msg
+    assert "l0.weights would need 25 of the 3 left" in msg     # l1's weights took one
     assert not (tmp_path / "out").exists()
 
 
 def test_cli_refusal_is_one_line_and_writes_nothing(tmp_path, capsys):
     from hwgen.quantize import write_model
-    path, _ = write_model(dense_mlp([784, 128, 10]), tmp_path / "m.yaml")
-    assert main(["build", str(path), "--board", "icebreaker", "-o", str(tmp_path / "out")]) == 1
+    path, _ = write_model(dense_mlp([784, 512, 10]), tmp_path / "m.yaml")
+    assert main(["build", str(path), "--board", "icebreaker", "-o", str(tmp_path / "out"),
+                 "--lanes", "auto"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("hwgen: error: the design does not fit the iCE40UP5K")
     assert not (tmp_path / "out").exists()
-
-
-def test_a_model_that_fits_passes_the_memory_check():
-    model = dense_mlp([64, 32, 10])
-    total = check_memory_bits(design_memories(NetworkTop(model, GenerateOptions()), None),
-                              UP5K, "iCE40UP5K")
-    assert 0 < total < 30 * 4096
 
 
 def test_check_resources_names_every_shortfall():
@@ -66,15 +64,6 @@ def test_check_resources_names_every_shortfall():
         "5,280 (720 too many); 32 block RAMs of 30 (2 too many) (place and route not "
         "started)")
     check_resources({"LUT": 5280, "FF": 5280, "BRAM": 30, "DSP": 8}, UP5K, "iCE40UP5K")
-
-
-def test_ecp5_counts_lut_ram_in_the_bound():
-    from boards import get_board
-    cap = device_capacity(get_board("ulx3s-85f"), "ecp5")
-    mems = [("big", 1 << 16, 64)]                     # 4 Mbit: more than 208 x 18 kbit
-    assert check_memory_bits(mems, cap, "LFE5U-85F") == 1 << 22
-    with pytest.raises(FitError, match="bits too many"):
-        check_memory_bits([("huge", 1 << 20, 64)], cap, "LFE5U-85F")
 
 
 def test_placement_shortfalls_read_from_nextpnr():

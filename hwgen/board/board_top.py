@@ -20,6 +20,8 @@ class BoardTop(Elaboratable):
         Clocks the design from a PLL instead of the board's oscillator.
     """
 
+    design_name = "self_test"       # the submodule that holds the design's memories
+
     def __init__(self, board, self_test, pll=None):
         self._board = board
         self._self_test = self_test
@@ -47,6 +49,8 @@ class LinkBoardTop(Elaboratable):
     link : hwgen.host_link.top.HostLinkTop
     pll : hwgen.board.pll.PllDomain, optional
     """
+
+    design_name = "link"
 
     def __init__(self, board, link, pll=None):
         self._board = board

@@ -89,7 +89,7 @@ class AttentionLayer(Layer):
 
     def core(self, node, graph, options):
         from ..core.attention_core import AttentionCore  # Amaranth only where hardware is built
-        return AttentionCore(self, timesteps=graph.timesteps, lanes=options.lanes,
+        return AttentionCore(self, timesteps=graph.timesteps, lanes=options.lanes_for(node.name),
                              burst=options.burst)
 
     @property

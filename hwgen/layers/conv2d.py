@@ -69,7 +69,7 @@ class Conv2dLayer(Layer):
     def core(self, node, graph, options):
         from ..core.conv_core import ConvCore  # Amaranth only where hardware is built
         return ConvCore(self, input_max=graph.axon_max(node.name), timesteps=graph.timesteps,
-                        lanes=options.lanes, burst=options.burst,
+                        lanes=options.lanes_for(node.name), burst=options.burst,
                         event_max=graph.in_event_max(node.name))
 
     @property

@@ -63,7 +63,7 @@ class DenseLayer(Layer):
     def core(self, node, graph, options):
         from ..core.neuron_core import NeuronCore  # Amaranth only where hardware is built
         return NeuronCore(self, input_max=graph.axon_max(node.name), timesteps=graph.timesteps,
-                          lanes=options.lanes, burst=options.burst,
+                          lanes=options.lanes_for(node.name), burst=options.burst,
                           event_max=graph.in_event_max(node.name))
 
     @property
