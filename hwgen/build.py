@@ -20,6 +20,7 @@ import boards
 
 from .board.board_top import BoardTop, LinkBoardTop
 from .board.self_test import SelfTest
+from .board.weight_boot import FLASH_OFFSET
 from .errors import HwgenError
 from .fit import FitError, check_resources, design_memories
 from .generate import write_outputs
@@ -204,7 +205,8 @@ class _Design:
 
     def board_top(self, clk_mhz, pll):
         core = self.core(clk_mhz)
-        return (BoardTop if self.self_test is not None else LinkBoardTop)(self.board, core, pll)
+        return (BoardTop if self.self_test is not None else LinkBoardTop)(
+            self.board, core, pll, clk_freq_hz=clk_mhz * 1e6)
 
     def report(self, clk_mhz):
         if self.self_test is not None:
@@ -308,9 +310,18 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
         "build_seconds": round(elapsed, 1),
         "bitstream": str(Path(out_dir) / f"{model.name}{bit_ext}"),
     }
+    image = design.core(clk_mhz).network.weight_image()
+    if image is not None:
+        report["weights_image"] = {
+            "file": str(Path(out_dir) / f"{model.name}.weights.bin"), "bytes": len(image),
+            "flash_offset": FLASH_OFFSET,
+            "note": "SPRAM starts empty: the design reads these weights from the flash at "
+                    "boot ('hwgen flash' writes both; the fail LED lights without them)"}
     write_outputs(model, out_dir, options)
     with atomic_output_dir(out_dir) as tmp:
         shutil.copy(work / f"top{bit_ext}", tmp / f"{model.name}{bit_ext}")
+        if image is not None:
+            (tmp / f"{model.name}.weights.bin").write_bytes(image)
         (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     if keep_build_dir is None:
         shutil.rmtree(work, ignore_errors=True)

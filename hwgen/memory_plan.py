@@ -29,6 +29,7 @@ long as the design still fits; when the slowest layer cannot get more, the plan 
 
 from dataclasses import dataclass
 
+from .core.spram import spram_tiles
 from .errors import HwgenError
 from .fit import FitError, design_memories, memory_instances
 
@@ -40,7 +41,6 @@ BRAM_SHAPES = {
     "ice40": ((2, 2048), (4, 1024), (8, 512), (16, 256)),
     "ecp5": ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)),
 }
-SPRAM_WIDTH, SPRAM_DEPTH = 16, 16384
 # Memories of at most LOGIC_BITS go to logic (flip-flops; a 4 kbit block holding a
 # 16-entry FIFO is 95% empty), and so do wide, shallow ones of at most SHALLOW_BITS that
 # would fill less than 1/16 of their blocks (the accumulator row of a many-lane core: one
@@ -61,11 +61,6 @@ class PlanError(HwgenError, ValueError):
 def bram_blocks(width, depth, family):
     """Block RAMs of ``family`` a ``depth x width`` memory takes (narrowest arrangement)."""
     return min(-(-width // w) * -(-depth // d) for w, d in BRAM_SHAPES[family])
-
-
-def spram_tiles(width, depth):
-    """SB_SPRAM256KA tiles a ``depth x width`` memory takes."""
-    return -(-width // SPRAM_WIDTH) * -(-depth // SPRAM_DEPTH)
 
 
 @dataclass(frozen=True)

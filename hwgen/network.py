@@ -122,11 +122,20 @@ class NetworkTop(wiring.Component):
         Network input: events ``(addr = j, value = X[t, j])`` then one tick per timestep.
     o_events : Out(stream.Signature(event_layout(out.size, D or 1)))
         Spikes of the output layer, then one tick per timestep.
+
+    When layers keep their weights in SPRAM (``options.spram_weights``), their cores
+    (:attr:`spram_cores`) have ``load`` and ``loaded`` ports that the board's boot logic
+    drives (:func:`hwgen.board.weight_boot.attach_weight_loader`), from outside whatever
+    resets the network: the host link resets it before every run, and the weights, once
+    in, stay.
     """
 
     def __init__(self, model, options=None):
         self._options = options or GenerateOptions()
         self.graph = graph = NetworkGraph(model, self._options)
+        spram = sorted(self._options.spram_weights)
+        if spram and graph.fabric is not None:
+            raise ValueError("weights in SPRAM need point-to-point cores (no router fabric)")
         super().__init__({
             "i_events": In(stream.Signature(graph.nodes["input"].layout)),
             "o_events": Out(stream.Signature(graph.nodes[graph.output].layout)),
@@ -146,6 +155,21 @@ class NetworkTop(wiring.Component):
                     raise AssertionError(f"layer '{node.name}': the {node.layer.type_name} "
                                          "block's event layouts differ from the network graph's")
                 self.cores[part.name] = core
+        # The cores whose weights the loader writes, in the order of the image.
+        self.spram_cores = [self.cores[name] for name in spram]
+
+    def weight_stores(self):
+        """``[(width, depth)]`` of the SPRAM weight memories, in the image's order."""
+        return [(core.params["weight_memory"]["width"], core.params["weight_memory"]["depth"])
+                for core in self.spram_cores]
+
+    def weight_image(self):
+        """The bytes the weight loader expects (None: no weights in SPRAM)."""
+        if not self.spram_cores:
+            return None
+        from .core.weight_loader import weight_image
+        return weight_image([(width, core.weight_rows()) for (width, _), core
+                             in zip(self.weight_stores(), self.spram_cores, strict=True)])
 
     @property
     def input_layout(self):

@@ -24,13 +24,15 @@ def shuffled_events(events, *, fan_in, addr_max, junk, rng):
 
 
 def run_core(core, stimulus, out_size, *, stall_in=0.0, stall_out=0.0, seed=0,
-             max_cycles=100_000):
+             max_cycles=100_000, also=(), toplevel=None):
     """Feed ``stimulus`` (per timestep a list of ``(addr, value)`` events) to ``core``,
     each timestep followed by its tick, under random stalls on both streams (``seed``).
 
     Returns ``(out [steps, out_size], cycles)``: ``cycles[t]`` counts the cycles from
     timestep ``t``'s first input handshake (its tick's when it has no event) to its output
-    tick, both included: without stalls, the core's own time.
+    tick, both included: without stalls, the core's own time. ``also``: more testbenches
+    to run alongside (e.g. one that loads weights); ``toplevel``: the design to simulate
+    when ``core`` is part of a larger one.
     """
     steps = len(stimulus)
     out = np.zeros((steps, out_size), np.int64)
@@ -70,9 +72,11 @@ def run_core(core, stimulus, out_size, *, stall_in=0.0, stall_out=0.0, seed=0,
                                      f"{cycle} cycles)")
         ctx.set(core.i_events.valid, 0)
 
-    sim = Simulator(core)
+    sim = Simulator(toplevel or core)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
+    for other in also:
+        sim.add_testbench(other, background=True)
     sim.run()
     return out, cycles
 

@@ -1,8 +1,20 @@
 """The tops of a board build: the network behind the host link on the board's UART pins
 (:class:`LinkBoardTop`), or the built-in self-test and the two LEDs that show its result
-(:class:`BoardTop`)."""
+(:class:`BoardTop`). Both read the weights that the memory planner put in SPRAM from the
+board's flash at boot (:mod:`hwgen.board.weight_boot`); the fail LED lights when the
+flash holds no weight image."""
 
 from amaranth.hdl import Elaboratable, Module, ResetSignal
+
+from .weight_boot import attach_flash_boot
+
+
+def _boot_weights(m, platform, network, clk_freq_hz):
+    """The flash boot of ``network``'s SPRAM weights, if it has any; returns the loader's
+    ``error`` (or 0)."""
+    if not network.spram_cores:
+        return 0
+    return attach_flash_boot(m, platform, network, clk_freq_hz).error
 
 __all__ = ["BoardTop", "LinkBoardTop"]
 
@@ -18,44 +30,51 @@ class BoardTop(Elaboratable):
     self_test : SelfTest
     pll : hwgen.board.pll.PllDomain, optional
         Clocks the design from a PLL instead of the board's oscillator.
+    clk_freq_hz : float, optional
+        The design's clock (needed to time the flash reader when weights are in SPRAM).
     """
 
     design_name = "self_test"       # the submodule that holds the design's memories
 
-    def __init__(self, board, self_test, pll=None):
+    def __init__(self, board, self_test, pll=None, clk_freq_hz=None):
         self._board = board
         self._self_test = self_test
         self._pll = pll
+        self._clk_freq_hz = clk_freq_hz
 
     def elaborate(self, platform):
         m = Module()
         if self._pll is not None:
             m.submodules.pll = self._pll
         m.submodules.self_test = st = self._self_test
+        boot_error = _boot_weights(m, platform, st.network, self._clk_freq_hz)
         pass_led = platform.request(*self._board.pass_led)
         fail_led = platform.request(*self._board.fail_led)
-        m.d.comb += [pass_led.o.eq(st.passed), fail_led.o.eq(st.failed)]
+        m.d.comb += [pass_led.o.eq(st.passed), fail_led.o.eq(st.failed | boot_error)]
         return m
 
 
 class LinkBoardTop(Elaboratable):
     """The network behind the host link (:class:`~hwgen.host_link.top.HostLinkTop`) on a
     board: its ``rx``/``tx`` on the board's UART pins (``board.uart``), the pass LED lit
-    while the design runs (out of reset).
+    while the design runs (out of reset), the fail LED when weights in SPRAM found no
+    image in the flash.
 
     Parameters
     ----------
     board : boards.Board
     link : hwgen.host_link.top.HostLinkTop
     pll : hwgen.board.pll.PllDomain, optional
+    clk_freq_hz : float, optional
     """
 
     design_name = "link"
 
-    def __init__(self, board, link, pll=None):
+    def __init__(self, board, link, pll=None, clk_freq_hz=None):
         self._board = board
         self._link = link
         self._pll = pll
+        self._clk_freq_hz = clk_freq_hz
 
     def elaborate(self, platform):
         m = Module()
@@ -66,4 +85,7 @@ class LinkBoardTop(Elaboratable):
         m.d.comb += [link.rx.eq(uart.rx.i), uart.tx.o.eq(link.tx)]
         alive = platform.request(*self._board.pass_led)
         m.d.comb += alive.o.eq(~ResetSignal(allow_reset_less=True))
+        boot_error = _boot_weights(m, platform, link.network, self._clk_freq_hz)
+        if link.network.spram_cores:
+            m.d.comb += platform.request(*self._board.fail_led).o.eq(boot_error)
         return m

@@ -81,6 +81,10 @@ class SelfTest(wiring.Component):
                                      timeout_cycles or default_timeout(top.graph, steps))
         super().__init__()
 
+    @property
+    def network(self):
+        return self._top
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.network = top = self._top

@@ -18,6 +18,12 @@ Memory layout: the weight memory has one row per (axon ``j``, row ``g``), row ad
 ``j * G + g``, holding the ``P`` weights ``W[g*P + p, j]`` side by side; the accumulator
 memory has ``G`` rows of ``P`` accumulators. A row is read and written back in one cycle,
 so the accumulate loop sustains ``P`` synaptic operations per cycle.
+
+The weights are a block RAM initialised by the bitstream, or (``weights_in_spram``, the
+memory planner's choice on the iCE40 UltraPlus) an :class:`~hwgen.core.spram.SpramMemory`
+that starts empty: the core then has a ``load`` write port and takes no event before its
+``loaded`` input rises (:class:`~hwgen.core.weight_loader.WeightLoader`). The accumulate
+loop only reads the weights, one row per cycle, which is all one SPRAM port can give.
 """
 
 import numpy as np
@@ -30,6 +36,7 @@ from ..aer import event_signature
 from ..widths import signed_bits
 from .accumulate import lane_sums, write_accumulators
 from .neuron_update import NeuronUpdate
+from .spram import SpramMemory, write_port_signature
 
 __all__ = ["NeuronCore", "core_params", "cycle_model", "CYCLE_MODEL"]
 
@@ -95,6 +102,9 @@ class NeuronCore(wiring.Component):
     burst : bool
         Send graded spikes as bursts of ``s`` binary events instead of one event with
         value ``s``.
+    weights_in_spram : bool
+        Keep the weights in SPRAM, written through ``load`` after reset (see the module
+        docstring).
 
     Members
     -------
@@ -102,9 +112,14 @@ class NeuronCore(wiring.Component):
         Input AER events and ticks.
     o_events : Out(stream.Signature(event_layout(size, D or 1)))
         Spike events of this layer, then one tick per timestep.
+    load : In(write_port_signature(P * weight_bits, fan_in * G))
+        Only with ``weights_in_spram``: writes weight rows (:meth:`weight_rows` order).
+    loaded : In(1)
+        Only with ``weights_in_spram``: every row is written; events are taken from now.
     """
 
-    def __init__(self, layer, *, input_max, timesteps, lanes=1, burst=False, event_max=None):
+    def __init__(self, layer, *, input_max, timesteps, lanes=1, burst=False, event_max=None,
+                 weights_in_spram=False):
         if lanes < 1:
             raise ValueError("lanes must be >= 1")
         xmax = np.broadcast_to(np.asarray(input_max, dtype=np.int64), (layer.fan_in,))
@@ -115,17 +130,22 @@ class NeuronCore(wiring.Component):
         self._burst = burst and layer.neuron.max_spikes > 1
         self._params = core_params(layer, xmax, lanes)
         out_max = 1 if self._burst else layer.neuron.max_spikes
+        self._spram = weights_in_spram
+        w = self._params["weight_memory"]
         super().__init__({
             "i_events": In(event_signature(
                 layer.fan_in, int(xmax.max()) if event_max is None else event_max)),
             "o_events": Out(event_signature(layer.size, out_max)),
+            **({"load": In(write_port_signature(w["width"], w["depth"])), "loaded": In(1)}
+               if weights_in_spram else {}),
         })
 
     @property
     def params(self):
         return dict(self._params)
 
-    def _weight_rows(self):
+    def weight_rows(self):
+        """The rows of the weight memory, in address order (what ``load`` writes)."""
         layer, lanes, rows = self._layer, self._lanes, self._params["rows"]
         wb = layer.weight_bits
         mask = (1 << wb) - 1
@@ -146,11 +166,17 @@ class NeuronCore(wiring.Component):
         n, lanes, rows = layer.size, self._lanes, self._params["rows"]
         wb, ab = layer.weight_bits, self._params["acc_bits"]
 
-        # --- memories (synchronous reads: block RAM) ---
-        m.submodules.weights = w_mem = Memory(
-            shape=unsigned(lanes * wb), depth=layer.fan_in * rows, init=self._weight_rows())
+        # --- memories (synchronous reads: block RAM, or SPRAM for the weights) ---
+        if self._spram:
+            # No init, in simulation too: the weights are there once the loader wrote them.
+            m.submodules.weights = w_mem = SpramMemory(lanes * wb, layer.fan_in * rows)
+            wiring.connect(m, wiring.flipped(self.load), w_mem.write)
+            w_rd = w_mem.read
+        else:
+            m.submodules.weights = w_mem = Memory(
+                shape=unsigned(lanes * wb), depth=layer.fan_in * rows, init=self.weight_rows())
+            w_rd = w_mem.read_port()
         m.submodules.acc = acc_mem = Memory(shape=unsigned(lanes * ab), depth=rows, init=[])
-        w_rd = w_mem.read_port()
         acc_wr = acc_mem.write_port()
         # With one row (G = 1) the next event reads the row written in the same cycle, so the
         # read must be transparent. With G >= 2 back-to-back rows always differ, and the
@@ -189,7 +215,9 @@ class NeuronCore(wiring.Component):
 
         m.d.sync += b_acc.eq(0)
         with m.If(phase == Phase.ACCUM):
-            m.d.comb += self.i_events.ready.eq(~busy | last_row)
+            # With SPRAM weights, no event before the loader has written them all.
+            loaded = self.loaded if self._spram else 1
+            m.d.comb += self.i_events.ready.eq((~busy | last_row) & loaded)
             with m.If(busy):
                 m.d.comb += [w_rd.addr.eq(w_addr), w_rd.en.eq(1),
                              acc_rd.addr.eq(row), acc_rd.en.eq(1)]

@@ -64,7 +64,8 @@ class DenseLayer(Layer):
         from ..core.neuron_core import NeuronCore  # Amaranth only where hardware is built
         return NeuronCore(self, input_max=graph.axon_max(node.name), timesteps=graph.timesteps,
                           lanes=options.lanes_for(node.name), burst=options.burst,
-                          event_max=graph.in_event_max(node.name))
+                          event_max=graph.in_event_max(node.name),
+                          weights_in_spram=node.name in options.spram_weights)
 
     @property
     def synops_per_event(self):
