@@ -71,11 +71,16 @@ class Programmer:
     ``dfu_id`` (vendor, product), when set, means the tool takes a DFU image: the
     bitstream with a DFU suffix naming that USB device, which ``hwgen flash`` writes next
     to the bitstream as ``<model>.dfu``.
+
+    ``offset_args``, when set, writes a file at a byte offset of the flash (``{offset}``,
+    ``{file}``): how ``hwgen flash`` writes the weight image of a design whose weights
+    the memory planner put in SPRAM.
     """
     tool: str
     args: tuple[str, ...]
     note: str = ""
     dfu_id: tuple[int, int] | None = None
+    offset_args: tuple[str, ...] | None = None
 
     @property
     def name(self):
@@ -87,6 +92,14 @@ class Programmer:
 
     def command(self, image):
         return [self.tool, *(arg.replace("{bitstream}", str(image)) for arg in self.args)]
+
+    def offset_command(self, file, offset):
+        """The command writing ``file`` at byte ``offset`` of the flash (None: this
+        programmer cannot)."""
+        if self.offset_args is None:
+            return None
+        return [self.tool, *(arg.replace("{file}", str(file)).replace("{offset}", str(offset))
+                             for arg in self.offset_args)]
 
 
 @dataclass(frozen=True)
@@ -160,10 +173,11 @@ def _lazy(module, *args):
 
 _ICEPROG = Programmer("iceprog", ("{bitstream}",),
                       "icestorm's iceprog: writes the SPI flash through the FT2232H's "
-                      "channel A")
+                      "channel A", offset_args=("-o", "{offset}", "{file}"))
 _OFL_ICE40 = Programmer("openFPGALoader", ("-b", "ice40_generic", "{bitstream}"),
                         "openFPGALoader's FT2232H SPI board entry (iCEstick/iCEBreaker "
-                        "pinout); loads the SPI flash")
+                        "pinout); loads the SPI flash",
+                        offset_args=("-b", "ice40_generic", "-o", "{offset}", "{file}"))
 _OFL_ULX3S = Programmer("openFPGALoader", ("-b", "ulx3s", "{bitstream}"),
                         "JTAG through the FT231X on US1; loads SRAM (add -f for the flash)")
 _FUJPROG = Programmer("fujprog", ("{bitstream}",),

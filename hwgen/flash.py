@@ -43,15 +43,20 @@ class FlashError(HwgenError):
 @dataclass(frozen=True)
 class FlashPlan:
     """What :func:`flash` runs: ``command`` programs ``image`` (``bitstream``, or the DFU
-    image made from it) onto ``board`` with ``programmer``."""
+    image made from it) onto ``board`` with ``programmer``; then ``weights_command``
+    writes the weight image of a design with weights in SPRAM (``None``: it has none)."""
     board: "boards.Board"
     programmer: "boards.Programmer"
     bitstream: Path
     image: Path
     command: tuple[str, ...]
+    weights_command: tuple[str, ...] | None = None
 
     def command_line(self):
-        return shlex.join(self.command)
+        lines = [shlex.join(self.command)]
+        if self.weights_command:
+            lines.append(shlex.join(self.weights_command))
+        return "\n".join(lines)
 
 
 def _read_report(out):
@@ -97,7 +102,26 @@ def plan_flash(out_dir, board_name, programmer=None):
         state = "is empty" if bitstream.is_file() else "is missing"
         raise FlashError(f"the bitstream {bitstream} {state} (named by {path}): build again")
     image = bitstream.with_suffix(".dfu") if prog.dfu_id else bitstream
-    return FlashPlan(board, prog, bitstream, image, tuple(prog.command(image)))
+    return FlashPlan(board, prog, bitstream, image, tuple(prog.command(image)),
+                     _weights_command(out, path, report, board, prog))
+
+
+def _weights_command(out, path, report, board, prog):
+    """The command writing the build's weight image into the flash (SPRAM designs)."""
+    weights = report.get("weights_image")
+    if weights is None:
+        return None
+    file = out / Path(str(weights.get("file", ""))).name
+    if not file.is_file() or file.stat().st_size != weights.get("bytes"):
+        raise FlashError(f"the weight image {file} (named by {path}) is missing or not "
+                         f"{weights.get('bytes')} bytes: build again")
+    command = prog.offset_command(file, weights["flash_offset"])
+    if command is None:
+        others = [p.name for p in board.programmers if p.offset_args is not None]
+        raise FlashError(f"this design reads its weights from the flash at boot, and "
+                         f"{prog.name} cannot write a file at an offset of it: use "
+                         f"--programmer {' or '.join(others) or '(none known)'}")
+    return tuple(command)
 
 
 def dfu_image(bitstream, vendor, product):
@@ -132,15 +156,23 @@ def flash(out_dir, board_name, *, programmer=None, dry_run=False, output=None):
                                              *plan.programmer.dfu_id))
         except OSError as exc:
             raise FlashError(f"cannot write the DFU image {plan.image}: {exc}") from None
-    status, tail = _run(plan.command, output or sys.stderr)
+    _run_checked(plan, plan.command, plan.image, output or sys.stderr)
+    if plan.weights_command:
+        _run_checked(plan, plan.weights_command, "the weight image",
+                     output or sys.stderr)
+    return plan
+
+
+def _run_checked(plan, command, what, output):
+    tool = plan.programmer.tool
+    status, tail = _run(command, output)
     if status != 0:
         last = f": {tail!r}" if tail else ""
         raise FlashError(
-            f"{tool} failed (exit status {status}) flashing {plan.image} onto "
+            f"{tool} failed (exit status {status}) flashing {what} onto "
             f"{plan.board.name}{last}. Is the board connected, and may this user open "
             f"its USB device (udev rules)? {plan.board.flash_note[:1].upper()}"
-            f"{plan.board.flash_note[1:]}. The command was: {plan.command_line()}")
-    return plan
+            f"{plan.board.flash_note[1:]}. The command was: {shlex.join(command)}")
 
 
 def _run(command, output):

@@ -244,3 +244,38 @@ def test_plan_runs_nothing(tmp_path, fake_tools):
     plan = plan_flash(out, "orangecrab-25f", "openfpgaloader")
     assert plan.command_line() == f"openFPGALoader -b orangeCrab {out / 'tiny.bit'}"
     assert fake_tools() == []
+
+
+def make_spram_out(tmp_path, image=b"HWGW" + bytes(60)):
+    """An OUT/ of a design whose weights are in SPRAM: a weight image next to the
+    bitstream, its offset in the report."""
+    out = make_out(tmp_path, "icebreaker")
+    (out / "tiny.weights.bin").write_bytes(image)
+    report = json.loads((out / "report.json").read_text())
+    report["weights_image"] = {"file": "elsewhere/out/tiny.weights.bin",
+                               "bytes": len(image), "flash_offset": 0x100000}
+    (out / "report.json").write_text(json.dumps(report))
+    return out
+
+
+@pytest.mark.parametrize("programmer, offset_args", [
+    ("iceprog", ["-o", "1048576"]),
+    ("openFPGALoader", ["-b", "ice40_generic", "-o", "1048576"])])
+def test_the_weight_image_is_written_after_the_bitstream(programmer, offset_args, tmp_path,
+                                                        fake_tools, hwgen):
+    out = make_spram_out(tmp_path)
+    flash(out, "icebreaker", programmer=programmer, output=open(os.devnull, "w"))
+    bitstream_call, weights_call = fake_tools()
+    assert bitstream_call[-1] == str(out / "tiny.bin")
+    assert weights_call[1:] == [*offset_args, str(out / "tiny.weights.bin")]
+    r = hwgen("flash", "--board", "icebreaker", out, "--dry-run")
+    assert r.stdout.strip().splitlines()[1] == (
+        f"iceprog -o 1048576 {out / 'tiny.weights.bin'}")
+
+
+def test_a_missing_weight_image_is_refused(tmp_path, fake_tools, hwgen):
+    out = make_spram_out(tmp_path)
+    (out / "tiny.weights.bin").write_bytes(b"HWGW")
+    assert_one_line_error(hwgen("flash", "--board", "icebreaker", out),
+                          "the weight image", "is missing or not 64 bytes: build again")
+    assert fake_tools() == []
