@@ -279,8 +279,8 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
         setting = _pll_setting(board, family, target)
     clk_mhz = board.clock_mhz if setting is None else setting["mhz"]
     pll = None if setting is None else PllDomain(family, setting)
-    stat, pnr = _synth_and_place(board, design.board_top(clk_mhz, pll), family, capacity,
-                                 work, progress, plan)
+    board_top = design.board_top(clk_mhz, pll)
+    stat, pnr = _synth_and_place(board, board_top, family, capacity, work, progress, plan)
     elapsed = time.monotonic() - start
     clocks = {name: {"achieved_mhz": round(v["achieved"], 2),
                      "constraint_mhz": round(v["constraint"], 3)}
@@ -310,14 +310,16 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
         "build_seconds": round(elapsed, 1),
         "bitstream": str(Path(out_dir) / f"{model.name}{bit_ext}"),
     }
-    image = design.core(clk_mhz).network.weight_image()
+    image = board_top.design.network.weight_image()
     if image is not None:
         report["weights_image"] = {
             "file": str(Path(out_dir) / f"{model.name}.weights.bin"), "bytes": len(image),
             "flash_offset": FLASH_OFFSET,
             "note": "SPRAM starts empty: the design reads these weights from the flash at "
                     "boot ('hwgen flash' writes both; the fail LED lights without them)"}
-    write_outputs(model, out_dir, options)
+    # The Verilog written next to the bitstream is the network for simulation: every memory
+    # an ordinary one (SPRAM needs the board's boot loader); the manifest has the plan.
+    write_outputs(model, out_dir, options.replace(spram_weights=()), memory_plan=plan)
     with atomic_output_dir(out_dir) as tmp:
         shutil.copy(work / f"top{bit_ext}", tmp / f"{model.name}{bit_ext}")
         if image is not None:

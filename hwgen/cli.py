@@ -53,7 +53,9 @@ def _options(args, model, plan=True):
     _progress(f"memory plan for {board}: lanes {_lanes_text(options.lanes)}; "
               f"{memory_plan.summary()}")
     # Simulation and generated Verilog keep the weights in ordinary memories: SPRAM
-    # needs a boot loader and a flash, which only a board build has.
+    # needs a boot loader and a flash, which only a board build has. The plan goes into
+    # generate's manifest.
+    args.memory_plan = memory_plan
     return options.replace(spram_weights=())
 
 
@@ -124,7 +126,9 @@ def cmd_generate(args):
     from .model import load_model
     model = load_model(args.model)
     _progress(f"generating Verilog for '{model.name}' ({len(model.layers)} layers)")
-    vfile, manifest = write_outputs(model, args.output, _options(args, model))
+    options = _options(args, model)
+    vfile, manifest = write_outputs(model, args.output, options,
+                                    memory_plan=getattr(args, "memory_plan", None))
     print(f"wrote {vfile}\nwrote {manifest}")
 
 
@@ -281,13 +285,21 @@ def cmd_build(args):
                          clock=args.clock, top=args.top, baud=args.baud)
     r = report["resources"]
     timing = "met" if report["timing_met"] else "NOT met"
-    print(f"{args.board}: {r['LUT']} LUTs, {r['FF']} FFs, {r['BRAM']} BRAMs, {r['DSP']} DSPs; "
+    spram = f", {r['SPRAM']} SPRAMs" if r.get("SPRAM") else ""
+    print(f"{args.board}: {r['LUT']} LUTs, {r['FF']} FFs, {r['BRAM']} BRAMs{spram}, "
+          f"{r['DSP']} DSPs; "
           f"Fmax {report['fmax_mhz']:.1f} MHz for a {report['clock_mhz']:.1f} MHz clock "
           f"(timing {timing})")
     if "host_link" in report:
         link = report["host_link"]
         print(f"host link: {link['baud']} baud on {link['uart']}; model id {link['model_id']}")
-    print(f"wrote {report['bitstream']}\nwrote {Path(args.output) / 'report.json'}")
+    print(f"wrote {report['bitstream']}")
+    if "weights_image" in report:
+        image = report["weights_image"]
+        print(f"wrote {image['file']} ({image['bytes']:,} bytes of weights for the SPRAM, "
+              f"read from the flash at 0x{image['flash_offset']:x} at boot: 'hwgen flash' "
+              "writes it)")
+    print(f"wrote {Path(args.output) / 'report.json'}")
     return 0 if report["timing_met"] else 1
 
 

@@ -24,7 +24,7 @@ def generate_verilog(model, options=None):
     return text, top
 
 
-def build_manifest(model, top, options):
+def build_manifest(model, top, options, memory_plan=None):
     graph = top.graph
     layers = {}
     for node in graph.layers:
@@ -85,14 +85,18 @@ def build_manifest(model, top, options):
         "output": model.output,
         # The router fabric: cores, sources, routes and routing tables (absent: p2p).
         **({"fabric": graph.fabric.to_dict()} if graph.fabric is not None else {}),
+        # Where a board build puts each memory (hwgen.memory_plan); this Verilog keeps
+        # every memory an ordinary one.
+        **({"memory_plan": memory_plan.to_dict()} if memory_plan is not None else {}),
     }
 
 
-def write_outputs(model, out_dir, options=None):
-    """Write ``<name>.v`` and ``manifest.json`` into ``out_dir``; return their paths."""
+def write_outputs(model, out_dir, options=None, memory_plan=None):
+    """Write ``<name>.v`` and ``manifest.json`` into ``out_dir``; return their paths.
+    ``memory_plan``: the board's (:mod:`hwgen.memory_plan`), recorded in the manifest."""
     options = options or GenerateOptions()
     text, top = generate_verilog(model, options)
-    manifest = build_manifest(model, top, options)
+    manifest = build_manifest(model, top, options, memory_plan)
     with atomic_output_dir(out_dir) as tmp:
         (tmp / f"{model.name}.v").write_text(text)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

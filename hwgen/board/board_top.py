@@ -42,6 +42,10 @@ class BoardTop(Elaboratable):
         self._pll = pll
         self._clk_freq_hz = clk_freq_hz
 
+    @property
+    def design(self):
+        return self._self_test
+
     def elaborate(self, platform):
         m = Module()
         if self._pll is not None:
@@ -75,6 +79,10 @@ class LinkBoardTop(Elaboratable):
         self._link = link
         self._pll = pll
         self._clk_freq_hz = clk_freq_hz
+
+    @property
+    def design(self):
+        return self._link
 
     def elaborate(self, platform):
         m = Module()
