@@ -1,0 +1,181 @@
+"""MNIST 784-128-10 on boards (issue 13), the ``mnist`` section of ``scripts/bench.py``:
+latency per image and first-layer throughput from co-simulated cycles, converted at the
+clock each board's build achieved.
+
+1. ``build``: ``hwgen build`` of the committed model for the iCEBreaker (UP5K: the first
+   layer's weights in SPRAM) and the ULX3S-85F, ``--lanes auto --clock max`` (the PLL at
+   90% of the Fmax measured at the board's clock), host-link top; the reports go to
+   ``docs/mnist_builds.json``. Minutes; run it when the hardware changes.
+2. ``measure`` (what bench.py runs): for each board, the lanes its memory plan gives, the
+   held-out images through the network in Verilator (fast engine, no back-pressure, output
+   = golden in every spike), and per image:
+
+   - latency in cycles: from the acceptance of the previous image's last input tick
+     (before which none of this image's events can enter; cycle 0 for the first) to the
+     output layer's last tick of this image. An upper bound of the time from the image's
+     first event to its last output: it includes the first layer's last update of the
+     previous image. Converted to microseconds at the build's clock.
+   - first-layer synaptic operations per cycle: input events times the layer's 128
+     neurons, over the cycles from the same start to that layer's last tick, against the
+     bound the device's memory bandwidth sets: the weight bits one cycle can read where
+     the planner put the weights (SPRAM: 16 bits per tile; block RAM: the widest port of
+     every block), over the weight width, and never more than the layer's neurons (one
+     event per cycle).
+
+The host link's UART is not in these figures: over 3 Mbaud an image of ~150 events costs
+about a millisecond of transfer (docs/protocol.md, scripts/link_bench.py).
+
+Usage: .venv/bin/python scripts/mnist_bench.py build|measure [--model M.yaml] [--images N]
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import boards
+import golden
+from hwgen.memory_plan import Budget, plan_design
+from hwgen.model import load_model
+from hwgen.sim.cosim import run_rtl
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "examples" / "mnist" / "mnist_d4_t4.yaml"
+BUILDS = ROOT / "docs" / "mnist_builds.json"
+BOARDS = ("icebreaker", "ulx3s-85f")
+# The widest read port of one block RAM (bits): iCE40 SB_RAM40_4K 256x16, ECP5 DP16KD
+# 512x36; an SPRAM tile reads 16 bits.
+BRAM_PORT_BITS = {"ice40": 16, "ecp5": 36}
+SPRAM_PORT_BITS = 16
+
+
+def log(msg):
+    print(f"mnist_bench: {msg}", file=sys.stderr, flush=True)
+
+
+def board_options(model, board_name):
+    """The options a board build uses (``--lanes auto``), weights in ordinary memories
+    for simulation, and the plan."""
+    from hwgen.network import GenerateOptions
+    options, plan = plan_design(model, GenerateOptions(lanes="auto"),
+                                boards.get_board(board_name))
+    return options.replace(spram_weights=()), plan
+
+
+def bandwidth_bound(model, board_name, plan):
+    """Synaptic operations per cycle the device's memory lets the first layer reach."""
+    layer = model.layers[0]
+    budget = Budget.of_board(boards.get_board(board_name))
+    if layer.name in plan.spram_layers:
+        bits = budget.spram * SPRAM_PORT_BITS
+    else:
+        bits = budget.bram * BRAM_PORT_BITS[budget.family]
+    return min(layer.size, bits // layer.weight_bits)
+
+
+def measure_board(model, x, board_name, build_dir, seed=0):
+    """Latency and first-layer throughput of ``model`` on ``x`` with the board's lanes."""
+    options, plan = board_options(model, board_name)
+    log(f"{board_name}: lanes {options.lanes}; {len(x)} images in Verilator")
+    spikes, info = run_rtl(model, x, options=options, build_dir=build_dir, seed=seed,
+                           stall_in=0.0, stall_out=0.0)
+    expected = golden.run(model, x)
+    exact = all(np.array_equal(spikes[name], expected[name]) for name in expected)
+    first = model.layers[0]
+    n, steps = x.shape[:2]
+
+    def last_ticks(cycles):                         # each image's last tick
+        return np.asarray(cycles).reshape(n, steps)[:, -1]
+    start = np.concatenate([[0], last_ticks(info["in_tick_cycles"])[:-1]])
+    latency = last_ticks(info["tick_cycles"][model.output]) - start
+    first_cycles = last_ticks(info["tick_cycles"][first.name]) - start
+    synops = (x != 0).sum(axis=(1, 2)) * first.size
+    events = (x != 0).sum(axis=(1, 2))
+    bound = bandwidth_bound(model, board_name, plan)
+    rate = float(synops.sum() / first_cycles.sum())
+    return {
+        "lanes": options.lanes, "memory_plan": plan.summary(), "rtl_equals_golden": exact,
+        "images": int(len(x)), "input_events_mean": round(float(events.mean()), 1),
+        "latency_cycles": {"mean": round(float(latency.mean()), 1),
+                           "worst": int(latency.max()), "best": int(latency.min())},
+        "first_layer": {"synops_per_cycle": round(rate, 2), "bound": bound,
+                        "share_of_bound": round(rate / bound, 3),
+                        "cycles_mean": round(float(first_cycles.mean()), 1)},
+        "sim_seconds": round(info["seconds"], 1), "cycles": info["cycles"],
+    }
+
+
+def with_clock(row, build):
+    """``row`` with its latency in microseconds at ``build``'s clock."""
+    if build is None:
+        return row
+    mhz = build["clock_mhz"]
+    lat = row["latency_cycles"]
+    row["latency_us"] = {"clock_mhz": mhz, "mean": round(lat["mean"] / mhz, 1),
+                         "worst": round(lat["worst"] / mhz, 1)}
+    return row
+
+
+def held_out(model_path, images):
+    """The held-out images the MNIST example reports on (scripts/train_mnist.py)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_mnist import held_out_inputs
+    x, y = held_out_inputs(load_model(model_path))
+    return x[:images], y[:images]
+
+
+def bench_mnist(log_=log, build_root=ROOT / "sim_build" / "bench", model_path=MODEL,
+                images=1000):
+    """The ``mnist`` section: every board's row (builds read from docs/mnist_builds.json)."""
+    model = load_model(model_path)
+    x, _ = held_out(model_path, images)
+    builds = json.loads(BUILDS.read_text()) if BUILDS.exists() else {}
+    rows = {}
+    for name in BOARDS:
+        row = measure_board(model, x, name, build_root / f"mnist-{name}")
+        rows[name] = with_clock(row, builds.get(name))
+        log_(f"{name}: {json.dumps(rows[name])}")
+    return {"model": str(Path(model_path).relative_to(ROOT)), "boards": rows,
+            "builds": builds}
+
+
+def build_all(model_path=MODEL, out_root=Path("/tmp/hwgen-mnist-builds")):
+    """Build the model for both boards; their reports (abridged) to docs/mnist_builds.json."""
+    from hwgen.build import build_board
+    from hwgen.network import GenerateOptions
+    model = load_model(model_path)
+    builds = {}
+    for name in BOARDS:
+        start = time.monotonic()
+        report = build_board(model, name, out_root / name,
+                             options=GenerateOptions(lanes="auto"), clock="max",
+                             progress=lambda msg, n=name: log(f"{n}: {msg}"))
+        builds[name] = {key: report[key] for key in (
+            "device", "resources", "fmax_mhz", "clock_mhz", "timing_met", "clock_source",
+            "pll", "options", "tools")}
+        builds[name]["memory_plan"] = {k: report["memory_plan"][k]
+                                       for k in ("bram", "spram", "logic_bits")}
+        builds[name]["host_link_baud"] = report["host_link"]["baud"]
+        builds[name]["wall_seconds"] = round(time.monotonic() - start)
+        log(f"{name}: {builds[name]}")
+    BUILDS.write_text(json.dumps(builds, indent=2) + "\n")
+    log(f"wrote {BUILDS}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=("build", "measure"))
+    ap.add_argument("--model", type=Path, default=MODEL)
+    ap.add_argument("--images", type=int, default=1000)
+    args = ap.parse_args()
+    if args.what == "build":
+        build_all(args.model)
+    else:
+        print(json.dumps(bench_mnist(model_path=args.model, images=args.images), indent=2))
+
+
+if __name__ == "__main__":
+    main()
