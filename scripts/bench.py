@@ -25,6 +25,9 @@ Workloads (all seeded, so every run measures the same thing):
    build, Fmax).
 8. Host link (``scripts/link_bench.py``): throughput at 3 Mbaud against the line-rate
    bound, and the digits model's latency per image over the link against its own cycles.
+9. MNIST 784-128-10 (``scripts/mnist_bench.py``): latency per image and first-layer
+   synaptic operations per cycle against the memory-bandwidth bound, with the lanes the
+   memory plan gives the iCEBreaker and the ULX3S-85F, at the clocks their builds reached.
 
 Usage: .venv/bin/python scripts/bench.py [--skip-builds] [--only SECTION ...] [--out docs/]
 """
@@ -54,6 +57,7 @@ from attention_bench import attention_markdown, bench_attention  # noqa: E402
 from conv_bench import bench_conv, conv_markdown  # noqa: E402
 from fabric_bench import bench_fabric  # noqa: E402
 from link_bench import bench_host_link, host_link_markdown  # noqa: E402
+from mnist_bench import bench_mnist, mnist_markdown  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "synthetic" / "synthetic.yaml"
@@ -303,6 +307,8 @@ def markdown(res):
         lines += conv_markdown(res["conv"], _table)
     if res.get("host_link"):
         lines += host_link_markdown(res["host_link"], _table)
+    if res.get("mnist"):
+        lines += mnist_markdown(res["mnist"], _table)
     return "\n".join(lines) + "\n"
 
 
@@ -353,9 +359,14 @@ def _host_link():
     return bench_host_link(ROOT, BUILD, log)
 
 
+def _mnist():
+    return bench_mnist(log, BUILD)
+
+
 SECTIONS = {"cycle_model": bench_cycle_model, "synops": bench_synops,
             "sim_speed": bench_sim_speed, "builds": bench_builds, "fabric": _fabric,
-            "attention": _attention, "conv": _conv, "host_link": _host_link}
+            "attention": _attention, "conv": _conv, "host_link": _host_link,
+            "mnist": _mnist}
 
 
 def main():

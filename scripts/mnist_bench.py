@@ -142,6 +142,55 @@ def bench_mnist(log_=log, build_root=ROOT / "sim_build" / "bench", model_path=MO
             "builds": builds}
 
 
+# Other generators' published figures, on their devices (not measured here).
+PEERS = [
+    {"name": "Spiker+", "device": "Xilinx Artix-7", "network": "784-128-10",
+     "logic": "7,612 logic cells", "memory": "18 BRAM", "latency_us": 780,
+     "accuracy": "93.85% (MNIST test set, 60k training images)"},
+    {"name": "Flexi-NeurA", "device": "(its paper's FPGA)", "network": "256-128-10",
+     "logic": "1,623 LCs", "memory": "-", "latency_us": 1100, "accuracy": "-"},
+]
+
+
+def mnist_markdown(res, table):
+    """The ``mnist`` section of docs/benchmarks.md."""
+    lines = ["", "## MNIST 784-128-10 on boards", "",
+             (f"Model `{res['model']}` (docs/mnist.md), `--lanes auto`, the held-out images "
+             "in Verilator without back-pressure; latency from the previous image's last "
+             "input tick to this image's last output tick (an upper bound), converted at "
+             "the build's clock; first-layer synaptic operations per cycle against the "
+             "bound the device's memory bandwidth sets (`scripts/mnist_bench.py`)."), ""]
+    rows = []
+    for name, r in res["boards"].items():
+        us = r.get("latency_us", {})
+        fl = r["first_layer"]
+        rows.append([name, ", ".join(f"{k}={v}" for k, v in r["lanes"].items()),
+                     r["images"], r["rtl_equals_golden"], r["input_events_mean"],
+                     f"{r['latency_cycles']['mean']:,} / {r['latency_cycles']['worst']:,}",
+                     us.get("clock_mhz", "-"),
+                     f"{us.get('mean', '-')} / {us.get('worst', '-')}",
+                     f"{fl['synops_per_cycle']} of {fl['bound']} ({fl['share_of_bound']:.0%})"])
+    lines += table(["board", "lanes", "images", "RTL = golden", "input events / image",
+                    "latency cycles mean / worst", "clock (MHz)", "latency µs mean / worst",
+                    "first layer synops/cycle (of bound)"], rows)
+    if res.get("builds"):
+        lines += ["", "Builds (`scripts/mnist_bench.py build`: host-link top, `--clock max`):",
+                  ""]
+        lines += table(
+            ["board", "device", "LUT", "FF", "BRAM", "SPRAM", "DSP", "Fmax (MHz)",
+             "clock (MHz, PLL)", "timing met"],
+            [[name, b["device"], b["resources"]["LUT"], b["resources"]["FF"],
+              b["resources"]["BRAM"], b["resources"].get("SPRAM", 0), b["resources"]["DSP"],
+              b["fmax_mhz"], b["clock_mhz"], "yes" if b["timing_met"] else "no"]
+             for name, b in res["builds"].items()])
+    lines += ["", "Other generators, their own published figures on their own devices:", ""]
+    lines += table(["generator", "device", "network", "logic", "memory", "latency (µs)",
+                    "accuracy"],
+                   [[p["name"], p["device"], p["network"], p["logic"], p["memory"],
+                     p["latency_us"], p["accuracy"]] for p in PEERS])
+    return lines
+
+
 def build_all(model_path=MODEL, out_root=Path("/tmp/hwgen-mnist-builds")):
     """Build the model for both boards; their reports (abridged) to docs/mnist_builds.json."""
     from hwgen.build import build_board
