@@ -163,13 +163,22 @@ class NetworkTop(wiring.Component):
         return [(core.params["weight_memory"]["width"], core.params["weight_memory"]["depth"])
                 for core in self.spram_cores]
 
+    def weight_contents(self):
+        """``[(width, rows)]`` of the SPRAM weight memories, in the image's order."""
+        return [(width, core.weight_rows()) for (width, _), core
+                in zip(self.weight_stores(), self.spram_cores, strict=True)]
+
     def weight_image(self):
         """The bytes the weight loader expects (None: no weights in SPRAM)."""
         if not self.spram_cores:
             return None
         from .core.weight_loader import weight_image
-        return weight_image([(width, core.weight_rows()) for (width, _), core
-                             in zip(self.weight_stores(), self.spram_cores, strict=True)])
+        return weight_image(self.weight_contents())
+
+    def weight_loader(self):
+        """A :class:`~hwgen.core.weight_loader.WeightLoader` for this network's image."""
+        from .core.weight_loader import WeightLoader, weights_ident
+        return WeightLoader(self.weight_stores(), weights_ident(self.weight_contents()))
 
     @property
     def input_layout(self):

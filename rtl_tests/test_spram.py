@@ -10,6 +10,7 @@ import random
 import re
 import shutil
 import subprocess
+import zlib
 
 import pytest
 from amaranth.back import verilog
@@ -28,7 +29,14 @@ from hwgen.board.spi_flash_reader import (
     SpiFlashReader,
 )
 from hwgen.core.spram import SpramMemory, spram_tiles
-from hwgen.core.weight_loader import MAGIC, WeightLoader, image_bytes, weight_image
+from hwgen.core.weight_loader import (
+    HEADER_BYTES,
+    MAGIC,
+    WeightLoader,
+    image_bytes,
+    weight_image,
+    weights_ident,
+)
 from hwgen.sim.gate_level import cell_models
 from hwgen.tools import yowasp_env
 
@@ -252,10 +260,13 @@ def random_contents(rng):
 
 
 def test_weight_image_format():
-    image = weight_image([(12, [0xABC, 0x001]), (1, [1]), (16, [0x1234])])
-    assert image == MAGIC + bytes([0xBC, 0x0A, 0x01, 0x00, 0x01, 0x34, 0x12])
-    assert image_bytes([(12, 2), (1, 1), (16, 1)]) == len(image) == 11
-    assert WeightLoader([(12, 2), (1, 1), (16, 1)]).image_bytes == 11
+    contents = [(12, [0xABC, 0x001]), (1, [1]), (16, [0x1234])]
+    image = weight_image(contents)
+    rows = bytes([0xBC, 0x0A, 0x01, 0x00, 0x01, 0x34, 0x12])
+    assert image == MAGIC + zlib.crc32(rows).to_bytes(4, "little") + rows
+    assert weights_ident(contents) == zlib.crc32(rows)
+    assert image_bytes([(12, 2), (1, 1), (16, 1)]) == len(image) == 15
+    assert WeightLoader([(12, 2), (1, 1), (16, 1)]).image_bytes == 15
     with pytest.raises(ValueError, match="does not fit 4"):
         weight_image([(4, [16])])
 
@@ -303,7 +314,7 @@ def test_weight_loader_writes_every_row(seed):
         stores = [(w, len(rows)) for w, rows in contents]
         image = weight_image(contents)
         assert len(image) == image_bytes(stores)
-        loader = WeightLoader(stores)
+        loader = WeightLoader(stores, weights_ident(contents))
         writes, log = feed_loader(loader, image, rng, valid_p=valid_p)
         for store, (_, rows) in enumerate(contents):
             assert writes[store] == list(enumerate(rows)), f"store {store}"
@@ -317,7 +328,7 @@ def test_weight_loader_writes_every_row(seed):
 def test_weight_loader_without_stores_is_done_after_the_magic():
     writes, log = feed_loader(WeightLoader([]), weight_image([]), random.Random(SEED),
                               valid_p=1.0)
-    assert writes == [] and log["done"] == len(MAGIC) and not log["error"]
+    assert writes == [] and log["done"] == HEADER_BYTES and not log["error"]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -327,10 +338,10 @@ def test_weight_loader_bad_magic_writes_nothing(seed):
     stores = [(w, len(rows)) for w, rows in contents]
     image = bytearray(weight_image(contents))
     erased = bytes([0xFF]) * len(image)          # what an erased flash reads
-    i = rng.randrange(len(MAGIC))
-    image[i] ^= 1 << rng.randrange(8)            # one bit off in the magic
+    i = rng.randrange(HEADER_BYTES)
+    image[i] ^= 1 << rng.randrange(8)            # one bit off in the magic or identifier
     for bad in (erased, bytes(image)):
-        writes, log = feed_loader(WeightLoader(stores), bad, rng)
+        writes, log = feed_loader(WeightLoader(stores, weights_ident(contents)), bad, rng)
         assert log["error"] == 1 and log["done"] is None
         assert all(not w for w in writes)
 
@@ -495,11 +506,11 @@ def test_spi_flash_reader_arguments():
 
 # --- The chain: flash -> reader -> loader -> SPRAM --------------------------------------
 
-def boot_chain(stores, offset, clk_freq_hz):
+def boot_chain(stores, offset, clk_freq_hz, ident=0):
     m = Module()
     m.submodules.reader = reader = SpiFlashReader(
         offset=offset, length=image_bytes(stores), clk_freq_hz=clk_freq_hz)
-    m.submodules.loader = loader = WeightLoader(stores)
+    m.submodules.loader = loader = WeightLoader(stores, ident)
     wiring.connect(m, reader.o_bytes, loader.i_bytes)
     mems = []
     for i, (width, depth) in enumerate(stores):
@@ -511,7 +522,8 @@ def boot_chain(stores, offset, clk_freq_hz):
 
 def run_boot(contents, flash_image, offset, rng):
     stores = [(w, len(rows)) for w, rows in contents]
-    top, reader, loader, mems = boot_chain(stores, offset, clk_freq_hz=2e6)
+    top, reader, loader, mems = boot_chain(stores, offset, clk_freq_hz=2e6,
+                                           ident=weights_ident(contents))
     junk = flash_byte(rng.randrange(1000))
 
     def flash_contents(addr):

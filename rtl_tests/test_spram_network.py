@@ -15,7 +15,7 @@ from core_bench import run_core
 
 import golden
 from hwgen.board.weight_boot import attach_weight_loader
-from hwgen.core.weight_loader import MAGIC, WeightLoader
+from hwgen.core.weight_loader import MAGIC
 from hwgen.model import model_from_dict
 from hwgen.network import GenerateOptions, NetworkTop
 
@@ -42,7 +42,7 @@ class BootedNetwork(Elaboratable):
 
     def __init__(self, network):
         self.network = network
-        self.loader = WeightLoader(network.weight_stores())
+        self.loader = network.weight_loader()
         self.net_reset = Signal()
 
     def elaborate(self, platform):
@@ -122,6 +122,10 @@ def test_the_network_waits_for_its_weights_and_refuses_a_bad_image():
     booted = BootedNetwork(top)
     image = top.weight_image()
     assert image.startswith(MAGIC)
+    # The image of other weights (a stale flash) is refused as well.
+    other = NetworkTop(active_mlp([12, 6, 3], np.random.default_rng(1)),
+                       GenerateOptions(spram_weights={"l0"})).weight_image()
+    assert other[:4] == image[:4] and other[4:8] != image[4:8]
 
     async def bench(ctx):
         ctx.set(top.i_events.valid, 1)

@@ -13,7 +13,6 @@ run; the weights, once in, stay), which is why it is attached here and not insid
 
 from amaranth.lib import wiring
 
-from ..core.weight_loader import WeightLoader
 from .spi_flash_reader import SpiFlashReader
 
 __all__ = ["FLASH_OFFSET", "attach_weight_loader", "attach_flash_boot"]
@@ -24,10 +23,10 @@ FLASH_OFFSET = 0x100000
 
 
 def attach_weight_loader(m, network, loader=None):
-    """Add ``loader`` (default: a new :class:`WeightLoader` for ``network``'s SPRAM cores)
-    to ``m``, wired to their ``load`` and ``loaded`` ports; returns it (its ``i_bytes``
-    takes the image)."""
-    loader = loader or WeightLoader(network.weight_stores())
+    """Add ``loader`` (default: ``network.weight_loader()``, for its SPRAM cores) to ``m``,
+    wired to their ``load`` and ``loaded`` ports; returns it (its ``i_bytes`` takes the
+    image)."""
+    loader = loader or network.weight_loader()
     m.submodules.weight_loader = loader
     for k, core in enumerate(network.spram_cores):
         wiring.connect(m, getattr(loader, f"write_{k}"), core.load)

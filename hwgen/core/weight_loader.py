@@ -3,22 +3,29 @@ after reset (SPRAM has no initial contents: :mod:`hwgen.core.spram`).
 
 At boot the board's :class:`~hwgen.board.spi_flash_reader.SpiFlashReader` streams the
 image that ``hwgen flash`` wrote next to the bitstream; :class:`WeightLoader` checks its
-magic, assembles each row from its bytes and writes it into its store, one row per write
-cycle, then raises ``done`` (the cores start after it). An image that does not start
-with the magic -- an erased flash reads 0xFF, or no image was ever written -- raises
-``error`` instead and writes nothing, so the cores never run on garbage weights.
+header, assembles each row from its bytes and writes it into its store, one row per write
+cycle, then raises ``done`` (the cores start after it). An image that does not start with
+the header -- an erased flash reads 0xFF, no image was ever written, or it is the image of
+other weights -- raises ``error`` instead and writes nothing, so the cores never run on
+garbage or stale weights.
 
 Image format (:func:`weight_image` builds it, :func:`image_bytes` gives its length)::
 
     b"HWGW"                                   4 magic bytes
+    ident                                     4 bytes, little-endian: the design's
+                                              identifier of its weights (the CRC-32 of
+                                              the rows below, :func:`weights_ident`)
     for each store, in order:
         for each row 0 .. depth-1:
             ceil(width / 8) bytes, little-endian: row bit i is bit i % 8 of byte i // 8
             (the bits above width in the last byte are 0)
 
-No length or checksum: the stores' shapes are fixed by the generated design, which knows
-the image length; a wrong or stale image with the right magic is not detected.
+No length: the stores' shapes are fixed by the generated design, which knows the image
+length. The identifier is compared, not recomputed: an image of the right weights damaged
+in the flash after it was written is not detected.
 """
+
+import zlib
 
 from amaranth.hdl import Array, Const, Module, Signal
 from amaranth.lib import enum, stream, wiring
@@ -26,9 +33,11 @@ from amaranth.lib.wiring import In, Out
 
 from .spram import write_port_signature
 
-__all__ = ["WeightLoader", "weight_image", "image_bytes", "MAGIC"]
+__all__ = ["WeightLoader", "weight_image", "weights_ident", "image_bytes", "MAGIC",
+           "HEADER_BYTES"]
 
 MAGIC = b"HWGW"
+HEADER_BYTES = len(MAGIC) + 4          # the magic, then the identifier
 
 
 def _row_bytes(width):
@@ -46,15 +55,13 @@ def _check_stores(stores):
 
 def image_bytes(stores):
     """Length in bytes of the image of ``stores`` (a list of ``(width, depth)``):
-    ``4 + sum(depth * ceil(width / 8))``."""
-    return len(MAGIC) + sum(depth * _row_bytes(width)
+    ``8 + sum(depth * ceil(width / 8))``."""
+    return HEADER_BYTES + sum(depth * _row_bytes(width)
                             for width, depth in _check_stores(stores))
 
 
-def weight_image(contents):
-    """The image of ``contents``, a list of ``(width, rows)`` per store (``rows``: one
-    unsigned int per row, ``len(rows)`` is the store's depth), as bytes."""
-    out = bytearray(MAGIC)
+def _payload(contents):
+    out = bytearray()
     for s, (width, rows) in enumerate(contents):
         n = _row_bytes(width)
         if len(rows) < 1:
@@ -68,11 +75,23 @@ def weight_image(contents):
     return bytes(out)
 
 
+def weights_ident(contents):
+    """The identifier of ``contents`` (see :func:`weight_image`): CRC-32 of its rows."""
+    return zlib.crc32(_payload(contents))
+
+
+def weight_image(contents):
+    """The image of ``contents``, a list of ``(width, rows)`` per store (``rows``: one
+    unsigned int per row, ``len(rows)`` is the store's depth), as bytes."""
+    payload = _payload(contents)
+    return MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload
+
+
 class Phase(enum.Enum, shape=2):
-    MAGIC = 0       # checking the 4 magic bytes
+    MAGIC = 0       # checking the 4 magic bytes and the 4 of the identifier
     ROWS = 1        # assembling and writing rows
     DONE = 2        # every row written; further bytes are dropped
-    ERROR = 3       # the magic did not match; nothing written, bytes dropped
+    ERROR = 3       # the header did not match; nothing written, bytes dropped
 
 
 class WeightLoader(wiring.Component):
@@ -87,6 +106,8 @@ class WeightLoader(wiring.Component):
     ----------
     stores : list of (width, depth)
         The memories to fill, in image order.
+    ident : int
+        The identifier the image must carry (:func:`weights_ident` of the contents).
 
     Members
     -------
@@ -99,11 +120,12 @@ class WeightLoader(wiring.Component):
         Every row of every store has been written: 1 from the cycle after the last
         write's ``en`` on (never together with a write).
     error : Out(1)
-        The image did not start with the magic (stays 1; nothing was written).
+        The image did not start with the header (stays 1; nothing was written).
     """
 
-    def __init__(self, stores):
+    def __init__(self, stores, ident=0):
         self._stores = _check_stores(stores)
+        self._header = MAGIC + int(ident).to_bytes(4, "little")
         members = {"i_bytes": In(stream.Signature(8))}
         for i, (width, depth) in enumerate(self._stores):
             members[f"write_{i}"] = Out(write_port_signature(width, depth))
@@ -131,7 +153,7 @@ class WeightLoader(wiring.Component):
         max_depth = max((d for _, d in stores), default=1)
 
         phase = Signal(Phase)
-        magic_index = Signal(range(len(MAGIC)))
+        magic_index = Signal(range(len(self._header)))
         store = Signal(range(max(len(stores), 1)))
         row = Signal(range(max_depth))
         byte_index = Signal(range(max_bytes))
@@ -172,9 +194,9 @@ class WeightLoader(wiring.Component):
         with m.Switch(phase):
             with m.Case(Phase.MAGIC):
                 with m.If(take):
-                    with m.If(byte != Array(Const(b, 8) for b in MAGIC)[magic_index]):
+                    with m.If(byte != Array(Const(b, 8) for b in self._header)[magic_index]):
                         m.d.sync += phase.eq(Phase.ERROR)
-                    with m.Elif(magic_index == len(MAGIC) - 1):
+                    with m.Elif(magic_index == len(self._header) - 1):
                         m.d.sync += phase.eq(Phase.ROWS if stores else Phase.DONE)
                     with m.Else():
                         m.d.sync += magic_index.eq(magic_index + 1)
