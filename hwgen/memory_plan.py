@@ -24,7 +24,10 @@ attribute (:func:`mark_memories`) and builds SPRAM weights on ``SB_SPRAM256KA``.
 ``--lanes auto`` (:func:`auto_lanes`): every dense and conv layer starts at one lane; the
 layer with the most worst-case cycles per timestep (every input axon firing once:
 ``fan_in * ceil(N / P) + N`` for a dense layer) gets the next power of two of lanes, as
-long as the design still fits; when the slowest layer cannot get more, the plan stops.
+long as the design still fits; when the slowest layer cannot get more, what the budget
+still allows goes to the other layers, up to one accumulator row per input event (a layer
+fed by another takes its events as fast as the producer's update emits them, one per
+cycle).
 """
 
 from dataclasses import dataclass
@@ -238,6 +241,17 @@ def auto_lanes(model, options, budget, progress=None):
                 break
         else:
             frozen.add(slowest)
+    # What the budget still allows goes to the other layers, slowest first, up to one row
+    # per event: a layer fed by another takes its events at the rate the producer's update
+    # emits them, one per cycle, and each row more per event stalls that update (measured
+    # on MNIST 784-128-10: the output layer at 10 lanes instead of 1 cuts the latency per
+    # image by 13% on the UP5K and 23% on the ECP5-85F).
+    for name in sorted(lanes, key=lambda name: -worst_cycles(layers[name], lanes[name])):
+        size = layers[name].size
+        while lanes[name] < size and fits(lanes | {name: min(2 * lanes[name], size)}):
+            lanes = lanes | {name: min(2 * lanes[name], size)}
+            if progress:
+                progress(f"lanes auto: {name} gets {lanes[name]} lanes")
     return lanes
 
 

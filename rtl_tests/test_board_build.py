@@ -45,7 +45,7 @@ def test_784_128_10_builds_on_the_icebreaker_with_its_weights_in_spram(tmp_path)
     model = dense_mlp([784, 128, 10], name="mlp")
     report = build_board(model, "icebreaker", tmp_path / "out",
                          options=GenerateOptions(lanes="auto"), progress=lambda msg: None)
-    assert report["options"]["lanes"] == {"l0": 8, "l1": 1}
+    assert report["options"]["lanes"] == {"l0": 8, "l1": 10}
     assert report["timing_met"]
     plan = report["memory_plan"]
     assert plan["memories"]["network.l0.weights"]["place"] == "spram"
@@ -53,5 +53,5 @@ def test_784_128_10_builds_on_the_icebreaker_with_its_weights_in_spram(tmp_path)
     assert report["resources"]["BRAM"] == plan["bram"]["used"] <= 30
     image = (tmp_path / "out" / "mlp.weights.bin").read_bytes()
     assert report["weights_image"]["bytes"] == len(image) == 8 + 784 * 16 * 8
-    options = GenerateOptions(lanes={"l0": 8, "l1": 1}, spram_weights={"l0"})
+    options = GenerateOptions(lanes={"l0": 8, "l1": 10}, spram_weights={"l0"})
     assert image == NetworkTop(model, options).weight_image()

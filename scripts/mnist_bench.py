@@ -38,12 +38,13 @@ import numpy as np
 
 import boards
 import golden
+from hwgen.inputs import load_test_split
 from hwgen.memory_plan import Budget, plan_design
 from hwgen.model import load_model
 from hwgen.sim.cosim import run_rtl
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "examples" / "mnist" / "mnist_d4_t4.yaml"
+MODEL = ROOT / "examples" / "mnist" / "mnist_d4.yaml"
 BUILDS = ROOT / "docs" / "mnist_builds.json"
 BOARDS = ("icebreaker", "ulx3s-85f")
 # The widest read port of one block RAM (bits): iCE40 SB_RAM40_4K 256x16, ECP5 DP16KD
@@ -120,10 +121,9 @@ def with_clock(row, build):
 
 
 def held_out(model_path, images):
-    """The held-out images the MNIST example reports on (scripts/train_mnist.py)."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from train_mnist import held_out_inputs
-    x, y = held_out_inputs(load_model(model_path))
+    """The held-out images the MNIST example reports on (test_split.npz next to the
+    model, written by scripts/train_mnist.py)."""
+    x, y = load_test_split(load_model(model_path))
     return x[:images], y[:images]
 
 

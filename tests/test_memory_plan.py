@@ -79,14 +79,15 @@ def test_a_refusal_names_the_memory_its_size_and_the_budget():
 
 
 def test_auto_lanes_for_784_128_10():
-    """The UP5K: the first layer's weights in SPRAM at 8 lanes (4 tiles of 16 bits), the
-    output layer at one lane; the ECP5-85F: the first layer fully parallel."""
+    """The UP5K: the first layer's weights in SPRAM at 8 lanes (4 tiles of 16 bits); the
+    ECP5-85F: the first layer fully parallel; the output layer at one row per event on
+    both, with what the budget leaves."""
     model = dense_mlp([784, 128, 10])
     options, plan = plan_design(model, GenerateOptions(lanes="auto"),
                                 boards.get_board("icebreaker"))
-    assert options.lanes == {"l0": 8, "l1": 1}
+    assert options.lanes == {"l0": 8, "l1": 10}
     assert options.spram_weights == {"l0"} and plan.used("spram") == 4
-    assert auto_lanes(model, GenerateOptions(), ECP5_85F) == {"l0": 128, "l1": 2}
+    assert auto_lanes(model, GenerateOptions(), ECP5_85F) == {"l0": 128, "l1": 10}
 
 
 def test_given_lanes_are_kept_and_checked():
