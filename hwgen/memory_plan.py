@@ -206,8 +206,8 @@ def worst_cycles(layer, lanes):
 def lane_luts(top):
     """A rough count of the LUTs the lanes of ``top``'s dense cores take beyond the first
     (an adder and a multiplexer per accumulator bit): --lanes auto's guard only."""
-    return sum(2 * core.params["acc_bits"] * (core.params["lanes"] - 1)
-               for core in top.cores.values() if "acc_bits" in core.params)
+    params = [getattr(core, "params", {}) for core in top.cores.values()]  # pools: none
+    return sum(2 * p["acc_bits"] * (p["lanes"] - 1) for p in params if "acc_bits" in p)
 
 
 def auto_lanes(model, options, budget, progress=None):

@@ -130,3 +130,15 @@ def test_cli_lanes(tmp_path, capsys):
     assert "--lanes auto balances" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["generate", str(path), "-o", str(out), "--lanes", "4,x"])
+
+
+def test_auto_lanes_on_a_cnn_leave_conv_and_pool_layers_at_one_lane():
+    from random_models import nir_paper_cnn
+    model = nir_paper_cnn(timesteps=2)
+    options, plan = plan_design(model, GenerateOptions(lanes="auto"),
+                                boards.get_board("ulx3s-85f"))
+    dense = {layer.name for layer in model.layers if layer.type_name == "dense"}
+    assert set(options.lanes) == dense and len(dense) == 2
+    assert all(options.lanes_for(layer.name) == 1 for layer in model.layers
+               if layer.name not in dense)
+    assert plan.used("bram") <= 208
