@@ -502,11 +502,14 @@ def cmd_train(args):
 # The quantized models: golden and RTL
 
 
-def quantize_model(float_path, max_spikes, timesteps):
-    """hwgen's quantizer on a hwgen-float/1 file (what ``hwgen quantize`` runs)."""
+def quantize_model(float_path, max_spikes, timesteps, name=None, input_size=64,
+                   input_max=INPUT_MAX):
+    """hwgen's quantizer on a hwgen-float/1 file (what ``hwgen quantize`` runs); the model
+    is named ``name`` (default ``digits_d{max_spikes}``), its input ``input_size`` values
+    0..``input_max`` (default: the digits pixels)."""
     from hwgen.quantize import load_float_npz, quantize
-    return quantize(load_float_npz(float_path), name=f"digits_d{max_spikes}",
-                    timesteps=timesteps, input_size=64, input_max=INPUT_MAX,
+    return quantize(load_float_npz(float_path), name=name or f"digits_d{max_spikes}",
+                    timesteps=timesteps, input_size=input_size, input_max=input_max,
                     weight_bits=WEIGHT_BITS, source=str(float_path))
 
 
@@ -656,16 +659,21 @@ def write_markdown(path, s):
     path.write_text("\n".join(lines))
 
 
-def plot(path, s):
-    fig, ax = accuracy_axes((7, 4.2))
-    for i, d in enumerate(sorted({r["D"] for r in s["results"]})):
-        rs = sorted((r for r in s["results"] if r["D"] == d), key=lambda r: r["T"])
+def plot_accuracy_by_d(ax, results, binary="binary"):
+    """Golden accuracy against synaptic operations, one line per D through its T."""
+    for i, d in enumerate(sorted({r["D"] for r in results})):
+        rs = sorted((r for r in results if r["D"] == d), key=lambda r: r["T"])
         ops = [r["synops"]["total"] for r in rs]
         ax.plot(ops, [100 * r["golden_acc"] for r in rs], "o-", color=f"C{i}",
-                label=f"D = {d}" + (" (binary)" if d == 1 else ""))
+                label=f"D = {d}" + (f" ({binary})" if d == 1 else ""))
         for r, o in zip(rs, ops, strict=True):
             ax.annotate(f"T={r['T']}", (o, 100 * r["golden_acc"]), fontsize=7,
                         xytext=(3, -9), textcoords="offset points")
+
+
+def plot(path, s):
+    fig, ax = accuracy_axes((7, 4.2))
+    plot_accuracy_by_d(ax, s["results"])
     save_accuracy_plot(fig, ax, path, "synaptic operations per inference (events x fan-out)",
                        "digits, 64-64-10 IF, 8-bit weights")
 
@@ -761,15 +769,21 @@ def save_accuracy_plot(fig, ax, path, xlabel, title, **legend):
 
 
 def command_line(doc, add_train_parser, cmd_evaluate, argv=None,
-                 evaluate_help="golden and RTL accuracy of the committed models"):
+                 evaluate_help="golden and RTL accuracy of the committed models",
+                 lanes=4, add_evaluate_args=None):
     """Every training script's command line: ``train`` (its own options, added by
-    ``add_train_parser``) and ``evaluate [--no-rtl] [--lanes N]`` (``cmd_evaluate``)."""
+    ``add_train_parser``, which may add further commands) and ``evaluate [--no-rtl]
+    [--lanes N]`` (``cmd_evaluate``; ``lanes`` is the default of ``--lanes``,
+    ``add_evaluate_args(parser)`` may add options)."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     add_train_parser(sub)
     p = sub.add_parser("evaluate", help=evaluate_help)
     p.add_argument("--no-rtl", action="store_true", help="skip the RTL co-simulation")
-    p.add_argument("--lanes", type=int, default=4, help="synapse lanes of the RTL (default 4)")
+    p.add_argument("--lanes", type=int, default=lanes,
+                   help=f"synapse lanes of the RTL (default {lanes})")
+    if add_evaluate_args is not None:
+        add_evaluate_args(p)
     p.set_defaults(func=cmd_evaluate)
     args = parser.parse_args(argv)
     return args.func(args)
