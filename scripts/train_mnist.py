@@ -600,7 +600,10 @@ def write_markdown(path, s):
          "and `examples/mnist/test_split.npz` (the 1,000 held-out images, encoded, for "
          "`hwgen check --samples all`). Chosen on the validation images, not the held-out "
          "ones: per D, the T with the best validation accuracy (the smaller T on ties). "
-         "The other configurations are rebuilt by `train` in its work folder."),
+         "The other configurations are rebuilt by `train` in its work folder. "
+         "`examples/mnist/mnist_d4.yaml` is the one built for the iCEBreaker and the "
+         "ULX3S-85F, with its latency per image against Spiker+ and Flexi-NeurA: "
+         "[mnist-boards.md](mnist-boards.md)."),
         "",
     ]
     for r in exports:
