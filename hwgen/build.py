@@ -251,11 +251,18 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
     # then places every memory of the whole design (the board top adds only pins, a PLL
     # and, with SPRAM, the flash reader: the design holds every memory), or names the one
     # that does not fit.
-    options, _ = plan_design(model, options, board, progress)
-    memories = design_memories(
-        _Design(model, options.replace(spram_weights=()), board, top, samples=samples,
-                seed=seed, baud=baud).core(board.clock_mhz), None)
-    plan = place_memories(memories, Budget.of_board(board), spram_candidates(memories, model))
+    def memories_of(opts):
+        return design_memories(_Design(model, opts.replace(spram_weights=()), board, top,
+                                       samples=samples, seed=seed, baud=baud)
+                               .core(board.clock_mhz), None)
+
+    # The memories around the network (host link, self-test ROMs) do not depend on lanes.
+    probe = options.replace(lanes=1) if options.lanes == "auto" else options
+    others = [m for m in memories_of(probe) if not m[0].startswith("network.")]
+    options, _ = plan_design(model, options, board, progress, others)
+    memories = memories_of(options)
+    plan = place_memories(memories, Budget.of_board(board),
+                          spram_candidates(memories, model, options))
     options = options.replace(spram_weights=plan.spram_layers)
     progress(f"memory plan: {plan.summary()}"
              + (f"; lanes {options.lanes}" if isinstance(options.lanes, dict) else ""))

@@ -15,13 +15,14 @@ routing tables, ROMs of the board top) is placed in one of three places:
   ``P * weight_bits`` wide and a tile is 16 bits wide: the UP5K's four tiles side by side
   give 64 bits per cycle, 8 lanes of 8-bit weights (with ``fan_in * ceil(N / 8)`` rows at
   most 16,384 deep), and that is the most any layer in SPRAM can read per cycle;
-- **logic** (flip-flops on iCE40, LUT RAM on ECP5): memories of at most
-  :data:`LOGIC_BITS` bits, where a block would be mostly empty.
+- **logic** (flip-flops; yosys' ``ram_style = "logic"``): memories of at most
+  :data:`LOGIC_BITS` bits, and wide shallow ones, where a block would be mostly empty.
 
 The placement is enforced: the build marks each memory with yosys' ``ram_style``
 attribute (:func:`mark_memories`) and builds SPRAM weights on ``SB_SPRAM256KA``.
 
-``--lanes auto`` (:func:`auto_lanes`): every dense and conv layer starts at one lane; the
+``--lanes auto`` (:func:`auto_lanes`): every dense layer starts at one lane (conv,
+pooling and attention layers keep one); the
 layer with the most worst-case cycles per timestep (every input axon firing once:
 ``fan_in * ceil(N / P) + N`` for a dense layer) gets the next power of two of lanes, as
 long as the design still fits; when the slowest layer cannot get more, what the budget
@@ -179,23 +180,28 @@ def _shortfall(plan, spram_candidates):
                  f"and {largest.path} would need "
                  f"{spram_tiles(largest.width, largest.depth)} of the {spram_left} left"
                  if largest.path in spram_candidates else
-                 f"; SPRAM holds only dense layers' weights, and {largest.path} is not one")
+                 f"; {largest.path} cannot go to SPRAM (only the weights of dense layers "
+                 "can, and only with point-to-point cores)")
     others = ", ".join(f"{p.path} {p.blocks}" for p in in_bram[1:4])
     return text + (f" (next largest, in blocks: {others})" if others else "")
 
 
-def spram_candidates(memories, model):
-    """The weight memories of ``model``'s dense layers, as paths of ``memories``."""
+def spram_candidates(memories, model, options):
+    """The weight memories of ``model``'s dense layers, as paths of ``memories``: none
+    behind a router fabric, whose cores are slices with their own weights."""
+    if options.topology != "p2p":
+        return []
     dense = {layer.name for layer in model.layers if layer.type_name == "dense"}
     return [path for path, _, _ in memories
             if path.endswith(".weights") and path.split(".")[-2] in dense]
 
 
-def network_plan(model, options, budget, top=None):
-    """The memory plan of ``model``'s network alone, built with ``options``."""
+def network_plan(model, options, budget, top=None, others=()):
+    """The memory plan of ``model``'s network built with ``options``, beside ``others``
+    (``[(path, depth, width)]``: the memories of the design around it)."""
     from .network import NetworkTop
-    memories = design_memories(top or NetworkTop(model, options), None)
-    return place_memories(memories, budget, spram_candidates(memories, model))
+    memories = design_memories(top or NetworkTop(model, options), None) + list(others)
+    return place_memories(memories, budget, spram_candidates(memories, model, options))
 
 
 def worst_cycles(layer, lanes):
@@ -210,16 +216,16 @@ def lane_luts(top):
     return sum(2 * p["acc_bits"] * (p["lanes"] - 1) for p in params if "acc_bits" in p)
 
 
-def auto_lanes(model, options, budget, progress=None):
-    """``{layer: P}``: the lanes of every dense layer balanced for ``budget`` (the module
-    docstring has the rule); other layers keep one lane."""
+def auto_lanes(model, options, budget, progress=None, others=()):
+    """``{layer: P}``: the lanes of every dense layer balanced for ``budget``, beside the
+    memories ``others`` (the module docstring has the rule); other layers keep one lane."""
     from .network import NetworkTop
     lanes = {layer.name: 1 for layer in model.layers if layer.type_name == "dense"}
 
     def fits(candidate):
         top = NetworkTop(model, options.replace(lanes=candidate))
         try:
-            network_plan(model, options, budget, top)
+            network_plan(model, options, budget, top, others)
         except FitError:
             return False
         return lane_luts(top) <= LANE_LUT_SHARE * budget.luts
@@ -255,15 +261,16 @@ def auto_lanes(model, options, budget, progress=None):
     return lanes
 
 
-def plan_design(model, options, board, progress=None):
-    """``(options, plan)`` for building ``model`` on ``board``: ``--lanes auto`` resolved
-    to a count per layer, the dense layers whose weights go to SPRAM in
-    ``options.spram_weights``, and the :class:`MemoryPlan` of the network (the build
-    plans the whole board design again with the same rule)."""
+def plan_design(model, options, board, progress=None, others=()):
+    """``(options, plan)`` for building ``model`` on ``board`` beside the memories
+    ``others`` (the host link's or the self-test's, ``[(path, depth, width)]``): ``--lanes
+    auto`` resolved to a count per layer, the dense layers whose weights go to SPRAM in
+    ``options.spram_weights``, and the :class:`MemoryPlan` (the build plans the whole
+    board design again with the same rule)."""
     budget = Budget.of_board(board)
     if options.lanes == "auto":
-        options = options.replace(lanes=auto_lanes(model, options, budget, progress))
-    plan = network_plan(model, options, budget)
+        options = options.replace(lanes=auto_lanes(model, options, budget, progress, others))
+    plan = network_plan(model, options, budget, others=others)
     return options.replace(spram_weights=plan.spram_layers), plan
 
 

@@ -16,11 +16,16 @@ from .aer import event_layout
 from .core.event_broadcast import EventBroadcast
 from .core.event_fifo import EventFIFO
 from .core.event_merge import EventMerge
+from .errors import HwgenError
 from .fabric import TOPOLOGIES
 from .fabric_top import elaborate_fabric
 from .graph import OUTPUT_PORT, NetworkGraph
 
-__all__ = ["NetworkTop", "GenerateOptions"]
+__all__ = ["NetworkTop", "GenerateOptions", "SpramError"]
+
+
+class SpramError(HwgenError, ValueError):
+    """Weights in SPRAM asked of cores that cannot hold them there."""
 
 
 class GenerateOptions:
@@ -135,7 +140,7 @@ class NetworkTop(wiring.Component):
         self.graph = graph = NetworkGraph(model, self._options)
         spram = sorted(self._options.spram_weights)
         if spram and graph.fabric is not None:
-            raise ValueError("weights in SPRAM need point-to-point cores (no router fabric)")
+            raise SpramError("weights in SPRAM need point-to-point cores (no router fabric)")
         super().__init__({
             "i_events": In(stream.Signature(graph.nodes["input"].layout)),
             "o_events": Out(stream.Signature(graph.nodes[graph.output].layout)),

@@ -2,7 +2,7 @@
 UltraPlus), in Amaranth's simulator: the SPRAM model starts empty, as the hardware does,
 so every result below needs the weight image streamed into the boot loader first (on a
 board it comes from the flash: rtl_tests/test_spram.py tests that reader). Bit-exact
-against the golden model, under random back-pressure on every stream, and across a
+against the golden model, under random back-pressure on the network's input and output, and across a
 reset of the network (the host link resets it before every run; the weights stay)."""
 
 import random

@@ -74,7 +74,7 @@ def test_a_refusal_names_the_memory_its_size_and_the_budget():
         "(4,096 bits each); the largest, big.weights (100,352 x 8 = 802,816 bits), alone "
         "needs 196; 0 of 4 SPRAMs (16384 x 16 each) are used and big.weights would need 7 "
         "of the 4 left (next largest, in blocks: x 1)")
-    with pytest.raises(FitError, match="SPRAM holds only dense layers' weights, and x is "):
+    with pytest.raises(FitError, match="x cannot go to SPRAM"):
         place_memories([("x", 100352, 8)], UP5K)
 
 
@@ -142,3 +142,30 @@ def test_auto_lanes_on_a_cnn_leave_conv_and_pool_layers_at_one_lane():
     assert all(options.lanes_for(layer.name) == 1 for layer in model.layers
                if layer.name not in dense)
     assert plan.used("bram") <= 208
+
+
+def test_no_spram_behind_a_router_fabric():
+    model = dense_mlp([784, 128, 10])
+    with pytest.raises(FitError, match="l0.weights cannot go to SPRAM"):
+        plan_design(model, GenerateOptions(lanes=8, topology="crossbar"),
+                    boards.get_board("icebreaker"))
+
+
+class PlannedOnly(Exception):
+    """Raised where synthesis would start: the plan was accepted."""
+
+
+@pytest.mark.parametrize("top", ["self-test", "host-link"])
+def test_auto_lanes_leave_room_for_the_memories_around_the_network(top, monkeypatch,
+                                                                   tmp_path):
+    """On the iCEstick (16 block RAMs) the network alone would take them all at its best
+    lanes; the self-test's ROMs and the host link's FIFO must fit beside it."""
+    import hwgen.build as build
+
+    def stop(*args, **kwargs):
+        raise PlannedOnly
+
+    monkeypatch.setattr(build, "_synth_and_place", stop)
+    with pytest.raises(PlannedOnly):
+        build.build_board(dense_mlp([64, 40, 10]), "icestick", tmp_path / "out", top=top,
+                          options=GenerateOptions(lanes="auto"), progress=lambda msg: None)

@@ -4,19 +4,19 @@
 board's flash at boot (:mod:`hwgen.board.weight_boot`); the fail LED lights when the
 flash holds no weight image."""
 
-from amaranth.hdl import Elaboratable, Module, ResetSignal
+from amaranth.hdl import Elaboratable, Module, ResetInserter, ResetSignal
 
 from .weight_boot import attach_flash_boot
 
+__all__ = ["BoardTop", "LinkBoardTop"]
+
 
 def _boot_weights(m, platform, network, clk_freq_hz):
-    """The flash boot of ``network``'s SPRAM weights, if it has any; returns the loader's
-    ``error`` (or 0)."""
+    """The flash boot of ``network``'s SPRAM weights, if it has any; returns the loader
+    (or None)."""
     if not network.spram_cores:
-        return 0
-    return attach_flash_boot(m, platform, network, clk_freq_hz).error
-
-__all__ = ["BoardTop", "LinkBoardTop"]
+        return None
+    return attach_flash_boot(m, platform, network, clk_freq_hz)
 
 
 class BoardTop(Elaboratable):
@@ -50,10 +50,14 @@ class BoardTop(Elaboratable):
         m = Module()
         if self._pll is not None:
             m.submodules.pll = self._pll
-        m.submodules.self_test = st = self._self_test
-        boot_error = _boot_weights(m, platform, st.network, self._clk_freq_hz)
+        st = self._self_test
+        loader = _boot_weights(m, platform, st.network, self._clk_freq_hz)
+        # The self-test's timeout counts from its reset: it starts once the weights are in
+        # (the boot takes 16 cycles per byte, longer than the timeout of a few samples).
+        m.submodules.self_test = st if loader is None else ResetInserter(~loader.done)(st)
         pass_led = platform.request(*self._board.pass_led)
         fail_led = platform.request(*self._board.fail_led)
+        boot_error = 0 if loader is None else loader.error
         m.d.comb += [pass_led.o.eq(st.passed), fail_led.o.eq(st.failed | boot_error)]
         return m
 
@@ -93,7 +97,7 @@ class LinkBoardTop(Elaboratable):
         m.d.comb += [link.rx.eq(uart.rx.i), uart.tx.o.eq(link.tx)]
         alive = platform.request(*self._board.pass_led)
         m.d.comb += alive.o.eq(~ResetSignal(allow_reset_less=True))
-        boot_error = _boot_weights(m, platform, link.network, self._clk_freq_hz)
-        if link.network.spram_cores:
-            m.d.comb += platform.request(*self._board.fail_led).o.eq(boot_error)
+        loader = _boot_weights(m, platform, link.network, self._clk_freq_hz)
+        if loader is not None:
+            m.d.comb += platform.request(*self._board.fail_led).o.eq(loader.error)
         return m
