@@ -52,6 +52,6 @@ def test_784_128_10_builds_on_the_icebreaker_with_its_weights_in_spram(tmp_path)
     assert report["resources"]["SPRAM"] == plan["spram"]["used"] == 4
     assert report["resources"]["BRAM"] == plan["bram"]["used"] <= 30
     image = (tmp_path / "out" / "mlp.weights.bin").read_bytes()
-    assert report["weights_image"]["bytes"] == len(image) == 8 + 784 * 16 * 8
+    assert report["weights_image"]["bytes"] == len(image) == 12 + 784 * 16 * 8
     options = GenerateOptions(lanes={"l0": 8, "l1": 10}, spram_weights={"l0"})
     assert image == NetworkTop(model, options).weight_image()

@@ -263,10 +263,11 @@ def test_weight_image_format():
     contents = [(12, [0xABC, 0x001]), (1, [1]), (16, [0x1234])]
     image = weight_image(contents)
     rows = bytes([0xBC, 0x0A, 0x01, 0x00, 0x01, 0x34, 0x12])
-    assert image == MAGIC + zlib.crc32(rows).to_bytes(4, "little") + rows
+    ident = zlib.crc32(rows).to_bytes(4, "little")
+    assert image == MAGIC + ident + rows + ident
     assert weights_ident(contents) == zlib.crc32(rows)
-    assert image_bytes([(12, 2), (1, 1), (16, 1)]) == len(image) == 15
-    assert WeightLoader([(12, 2), (1, 1), (16, 1)]).image_bytes == 15
+    assert image_bytes([(12, 2), (1, 1), (16, 1)]) == len(image) == 19
+    assert WeightLoader([(12, 2), (1, 1), (16, 1)]).image_bytes == 19
     with pytest.raises(ValueError, match="does not fit 4"):
         weight_image([(4, [16])])
 
@@ -319,16 +320,33 @@ def test_weight_loader_writes_every_row(seed):
         for store, (_, rows) in enumerate(contents):
             assert writes[store] == list(enumerate(rows)), f"store {store}"
         assert log["done"] is not None and not log["error"]
-        # done comes after the last write, the cycle after it at full rate.
-        assert log["done"] >= log["taken"][-1] + 1
+        # done comes once the trailer is in (the writes checked "no write after done"),
+        # in the cycle after its last byte.
+        assert log["done"] == log["taken"][-1]
         if valid_p == 1.0:
-            assert log["done"] == len(image) + 1
+            assert log["done"] == len(image)
 
 
-def test_weight_loader_without_stores_is_done_after_the_magic():
+def test_weight_loader_without_stores_is_done_after_header_and_trailer():
     writes, log = feed_loader(WeightLoader([]), weight_image([]), random.Random(SEED),
                               valid_p=1.0)
-    assert writes == [] and log["done"] == HEADER_BYTES and not log["error"]
+    assert writes == [] and log["done"] == HEADER_BYTES + 4 and not log["error"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_image_cut_short_never_raises_done(seed):
+    """A flash write interrupted after the header: the rest reads 0xFF (or one byte of the
+    trailer is off): the rows are written, but done never comes, error does."""
+    rng = random.Random(seed)
+    contents = random_contents(rng)
+    stores = [(w, len(rows)) for w, rows in contents]
+    image = bytearray(weight_image(contents))
+    cut = bytes(image[:rng.randrange(HEADER_BYTES, len(image))])
+    cut += bytes([0xFF]) * (len(image) - len(cut))
+    image[-1 - rng.randrange(4)] ^= 1 << rng.randrange(8)
+    for bad in (cut, bytes(image)):
+        _, log = feed_loader(WeightLoader(stores, weights_ident(contents)), bad, rng)
+        assert log["done"] is None and log["error"] == 1
 
 
 @pytest.mark.parametrize("seed", SEEDS)

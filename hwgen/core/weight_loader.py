@@ -19,10 +19,15 @@ Image format (:func:`weight_image` builds it, :func:`image_bytes` gives its leng
         for each row 0 .. depth-1:
             ceil(width / 8) bytes, little-endian: row bit i is bit i % 8 of byte i // 8
             (the bits above width in the last byte are 0)
+    ident                                     the identifier again: an image cut short
+                                              (a flash write interrupted after its first
+                                              pages, the rest erased) ends in 0xFF
+                                              bytes, not in it
 
 No length: the stores' shapes are fixed by the generated design, which knows the image
 length. The identifier is compared, not recomputed: an image of the right weights damaged
-in the flash after it was written is not detected.
+in the middle after it was written is not detected. The rows are written as they come;
+``done`` waits for the trailing identifier, so a cut image never starts the cores.
 """
 
 import zlib
@@ -55,8 +60,8 @@ def _check_stores(stores):
 
 def image_bytes(stores):
     """Length in bytes of the image of ``stores`` (a list of ``(width, depth)``):
-    ``8 + sum(depth * ceil(width / 8))``."""
-    return HEADER_BYTES + sum(depth * _row_bytes(width)
+    ``12 + sum(depth * ceil(width / 8))``."""
+    return HEADER_BYTES + 4 + sum(depth * _row_bytes(width)
                             for width, depth in _check_stores(stores))
 
 
@@ -84,14 +89,16 @@ def weight_image(contents):
     """The image of ``contents``, a list of ``(width, rows)`` per store (``rows``: one
     unsigned int per row, ``len(rows)`` is the store's depth), as bytes."""
     payload = _payload(contents)
-    return MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload
+    ident = zlib.crc32(payload).to_bytes(4, "little")
+    return MAGIC + ident + payload + ident
 
 
-class Phase(enum.Enum, shape=2):
+class Phase(enum.Enum, shape=3):
     MAGIC = 0       # checking the 4 magic bytes and the 4 of the identifier
     ROWS = 1        # assembling and writing rows
-    DONE = 2        # every row written; further bytes are dropped
-    ERROR = 3       # the header did not match; nothing written, bytes dropped
+    TRAILER = 2     # checking the identifier after the rows
+    DONE = 3        # every row written, the trailer matched; further bytes are dropped
+    ERROR = 4       # the header or the trailer did not match; bytes dropped
 
 
 class WeightLoader(wiring.Component):
@@ -120,12 +127,14 @@ class WeightLoader(wiring.Component):
         Every row of every store has been written: 1 from the cycle after the last
         write's ``en`` on (never together with a write).
     error : Out(1)
-        The image did not start with the header (stays 1; nothing was written).
+        The image did not start with the header (stays 1; nothing was written), or did
+        not end with the identifier (stays 1; the rows written are not to be used).
     """
 
     def __init__(self, stores, ident=0):
         self._stores = _check_stores(stores)
-        self._header = MAGIC + int(ident).to_bytes(4, "little")
+        self._trailer = int(ident).to_bytes(4, "little")
+        self._header = MAGIC + self._trailer
         members = {"i_bytes": In(stream.Signature(8))}
         for i, (width, depth) in enumerate(self._stores):
             members[f"write_{i}"] = Out(write_port_signature(width, depth))
@@ -154,6 +163,7 @@ class WeightLoader(wiring.Component):
 
         phase = Signal(Phase)
         magic_index = Signal(range(len(self._header)))
+        trailer_index = Signal(range(len(self._trailer)))
         store = Signal(range(max(len(stores), 1)))
         row = Signal(range(max_depth))
         byte_index = Signal(range(max_bytes))
@@ -197,7 +207,8 @@ class WeightLoader(wiring.Component):
                     with m.If(byte != Array(Const(b, 8) for b in self._header)[magic_index]):
                         m.d.sync += phase.eq(Phase.ERROR)
                     with m.Elif(magic_index == len(self._header) - 1):
-                        m.d.sync += phase.eq(Phase.ROWS if stores else Phase.DONE)
+                        m.d.sync += [phase.eq(Phase.ROWS if stores else Phase.TRAILER),
+                                     trailer_index.eq(0)]
                     with m.Else():
                         m.d.sync += magic_index.eq(magic_index + 1)
             with m.Case(Phase.ROWS):
@@ -214,5 +225,13 @@ class WeightLoader(wiring.Component):
                         with m.Elif(~last_store):
                             m.d.sync += [row.eq(0), store.eq(store + 1)]
                         with m.Else():
-                            m.d.sync += phase.eq(Phase.DONE)
+                            m.d.sync += phase.eq(Phase.TRAILER)
+            with m.Case(Phase.TRAILER):
+                with m.If(take):
+                    with m.If(byte != Array(Const(b, 8) for b in self._trailer)[trailer_index]):
+                        m.d.sync += phase.eq(Phase.ERROR)
+                    with m.Elif(trailer_index == len(self._trailer) - 1):
+                        m.d.sync += phase.eq(Phase.DONE)
+                    with m.Else():
+                        m.d.sync += trailer_index.eq(trailer_index + 1)
         return m
