@@ -175,7 +175,10 @@ class Board:
             if deadline is not None and wait > 0 and self.transport.now() < deadline:
                 return []
             raise LinkTimeout(f"no answer from the board within {self.timeout:g} s while "
-                              f"waiting for {awaiting}")
+                              f"waiting for {awaiting} (a build with its weights in SPRAM "
+                              "takes no input until it has read its weight image from the "
+                              "flash: its fail LED is lit when the image is missing, and "
+                              "'hwgen flash' writes it)")
         frames = []
         for f in self._parser.feed(data):
             self.stats["frames_received"] += 1
