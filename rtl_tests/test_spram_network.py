@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Networks whose dense weights sit in SPRAM (the memory planner's choice on the iCE40
 UltraPlus), in Amaranth's simulator: the SPRAM model starts empty, as the hardware does,
 so every result below needs the weight image streamed into the boot loader first (on a

@@ -26,6 +26,7 @@ The host link's UART is not in these figures: over 3 Mbaud an image of ~150 even
 about a millisecond of transfer (docs/protocol.md, scripts/link_bench.py).
 
 Usage: .venv/bin/python scripts/mnist_bench.py build|measure [--model M.yaml] [--images N]
+       [--board icebreaker|ulx3s-85f]
 """
 
 import argparse
@@ -250,13 +251,14 @@ def write_page(path, res):
     path.write_text("\n".join(lines) + "\n")
 
 
-def build_all(model_path=MODEL, out_root=Path("/tmp/hwgen-mnist-builds")):
-    """Build the model for both boards; their reports (abridged) to docs/mnist_builds.json."""
+def build_all(model_path=MODEL, out_root=Path("/tmp/hwgen-mnist-builds"), boards_=BOARDS):
+    """Build the model for ``boards_``; their reports (abridged) to docs/mnist_builds.json
+    (other boards' entries kept)."""
     from hwgen.build import build_board
     from hwgen.network import GenerateOptions
     model = load_model(model_path)
-    builds = {}
-    for name in BOARDS:
+    builds = json.loads(BUILDS.read_text()) if BUILDS.exists() else {}
+    for name in boards_:
         start = time.monotonic()
         report = build_board(model, name, out_root / name,
                              options=GenerateOptions(lanes="auto"), clock="max",
@@ -278,9 +280,11 @@ def main():
     ap.add_argument("what", choices=("build", "measure"))
     ap.add_argument("--model", type=Path, default=MODEL)
     ap.add_argument("--images", type=int, default=1000)
+    ap.add_argument("--board", choices=BOARDS, action="append",
+                    help="build only this board (repeatable; default both)")
     args = ap.parse_args()
     if args.what == "build":
-        build_all(args.model)
+        build_all(args.model, boards_=args.board or BOARDS)
     else:
         res = bench_mnist(model_path=args.model, images=args.images)
         (ROOT / "docs" / "mnist_boards.json").write_text(json.dumps(res, indent=2) + "\n")
