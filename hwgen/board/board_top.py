@@ -11,15 +11,29 @@ from .weight_boot import attach_flash_boot
 __all__ = ["BoardTop", "LinkBoardTop"]
 
 
-def _boot_weights(m, platform, network, clk_freq_hz):
-    """The flash boot of ``network``'s SPRAM weights, if it has any; returns the loader
-    (or None)."""
-    if not network.spram_cores:
-        return None
-    return attach_flash_boot(m, platform, network, clk_freq_hz)
+class _BoardTopBase(Elaboratable):
+    """What both tops share: the board, the design on it (:attr:`design`, its submodule
+    :attr:`design_name`), the PLL and the boot of SPRAM weights from the flash."""
+
+    design_name = None              # the submodule that holds the design's memories
+
+    def __init__(self, board, design, pll=None, clk_freq_hz=None):
+        self._board = board
+        self.design = design
+        self._pll = pll
+        self._clk_freq_hz = clk_freq_hz
+
+    def _clock_and_boot(self, m, platform):
+        """Add the PLL, if any, and the flash boot of the network's SPRAM weights, if it
+        has any; return the weight loader (or None)."""
+        if self._pll is not None:
+            m.submodules.pll = self._pll
+        if not self.design.network.spram_cores:
+            return None
+        return attach_flash_boot(m, platform, self.design.network, self._clk_freq_hz)
 
 
-class BoardTop(Elaboratable):
+class BoardTop(_BoardTopBase):
     """Drives ``board``'s pass and fail LEDs from ``self_test``
     (:class:`~hwgen.board.self_test.SelfTest`).
 
@@ -34,24 +48,12 @@ class BoardTop(Elaboratable):
         The design's clock (needed to time the flash reader when weights are in SPRAM).
     """
 
-    design_name = "self_test"       # the submodule that holds the design's memories
-
-    def __init__(self, board, self_test, pll=None, clk_freq_hz=None):
-        self._board = board
-        self._self_test = self_test
-        self._pll = pll
-        self._clk_freq_hz = clk_freq_hz
-
-    @property
-    def design(self):
-        return self._self_test
+    design_name = "self_test"
 
     def elaborate(self, platform):
         m = Module()
-        if self._pll is not None:
-            m.submodules.pll = self._pll
-        st = self._self_test
-        loader = _boot_weights(m, platform, st.network, self._clk_freq_hz)
+        st = self.design
+        loader = self._clock_and_boot(m, platform)
         # The self-test's timeout counts from its reset: it starts once the weights are in
         # (the boot takes 16 cycles per byte, longer than the timeout of a few samples).
         m.submodules.self_test = st if loader is None else ResetInserter(~loader.done)(st)
@@ -62,7 +64,7 @@ class BoardTop(Elaboratable):
         return m
 
 
-class LinkBoardTop(Elaboratable):
+class LinkBoardTop(_BoardTopBase):
     """The network behind the host link (:class:`~hwgen.host_link.top.HostLinkTop`) on a
     board: its ``rx``/``tx`` on the board's UART pins (``board.uart``), the pass LED lit
     while the design runs (out of reset), the fail LED when weights in SPRAM found no
@@ -78,26 +80,14 @@ class LinkBoardTop(Elaboratable):
 
     design_name = "link"
 
-    def __init__(self, board, link, pll=None, clk_freq_hz=None):
-        self._board = board
-        self._link = link
-        self._pll = pll
-        self._clk_freq_hz = clk_freq_hz
-
-    @property
-    def design(self):
-        return self._link
-
     def elaborate(self, platform):
         m = Module()
-        if self._pll is not None:
-            m.submodules.pll = self._pll
-        m.submodules.link = link = self._link
+        loader = self._clock_and_boot(m, platform)
+        m.submodules.link = link = self.design
         uart = platform.request(*self._board.uart)
         m.d.comb += [link.rx.eq(uart.rx.i), uart.tx.o.eq(link.tx)]
         alive = platform.request(*self._board.pass_led)
         m.d.comb += alive.o.eq(~ResetSignal(allow_reset_less=True))
-        loader = _boot_weights(m, platform, link.network, self._clk_freq_hz)
         if loader is not None:
             m.d.comb += platform.request(*self._board.fail_led).o.eq(loader.error)
         return m
