@@ -25,7 +25,7 @@ from .errors import HwgenError
 from .fit import FitError, check_resources, design_memories
 from .generate import write_outputs
 from .inputs import random_inputs
-from .memory_plan import Budget, mark_memories, place_memories, plan_design, spram_candidates
+from .memory_plan import Budget, mark_memories, plan_design, plan_memories
 from .network import GenerateOptions
 from .output_dir import atomic_output_dir
 from .tools import yowasp_env
@@ -258,11 +258,12 @@ def build_board(model, board_name, out_dir, *, options=None, samples=4, seed=0,
 
     # The memories around the network (host link, self-test ROMs) do not depend on lanes.
     probe = options.replace(lanes=1) if options.lanes == "auto" else options
-    others = [m for m in memories_of(probe) if not m[0].startswith("network.")]
+    memories = memories_of(probe)
+    others = [m for m in memories if not m[0].startswith("network.")]
     options, _ = plan_design(model, options, board, progress, others)
-    memories = memories_of(options)
-    plan = place_memories(memories, Budget.of_board(board),
-                          spram_candidates(memories, model, options))
+    if options.lanes != probe.lanes:        # auto chose other lanes: elaborate again
+        memories = memories_of(options)
+    plan = plan_memories(memories, model, options, Budget.of_board(board))
     options = options.replace(spram_weights=plan.spram_layers)
     progress(f"memory plan: {plan.summary()}"
              + (f"; lanes {options.lanes}" if isinstance(options.lanes, dict) else ""))

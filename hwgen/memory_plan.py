@@ -38,7 +38,8 @@ from .errors import HwgenError
 from .fit import FitError, design_memories, memory_instances
 
 __all__ = ["Budget", "MemoryPlan", "bram_blocks", "spram_tiles", "place_memories",
-           "auto_lanes", "plan_design", "mark_memories", "LOGIC_BITS", "PlanError"]
+           "plan_memories", "auto_lanes", "plan_design", "mark_memories", "LOGIC_BITS",
+           "PlanError"]
 
 # (width, depth) arrangements of one block RAM.
 BRAM_SHAPES = {
@@ -196,12 +197,18 @@ def spram_candidates(memories, model, options):
             if path.endswith(".weights") and path.split(".")[-2] in dense]
 
 
+def plan_memories(memories, model, options, budget):
+    """:func:`place_memories` of a design of ``model`` built with ``options``, with the
+    weights of its dense layers offered to SPRAM."""
+    return place_memories(memories, budget, spram_candidates(memories, model, options))
+
+
 def network_plan(model, options, budget, top=None, others=()):
     """The memory plan of ``model``'s network built with ``options``, beside ``others``
     (``[(path, depth, width)]``: the memories of the design around it)."""
     from .network import NetworkTop
     memories = design_memories(top or NetworkTop(model, options), None) + list(others)
-    return place_memories(memories, budget, spram_candidates(memories, model, options))
+    return plan_memories(memories, model, options, budget)
 
 
 def worst_cycles(layer, lanes):

@@ -208,11 +208,6 @@ def mnist_markdown(res, table):
     return lines
 
 
-def _table(header, rows):
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
-        "| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-
-
 def transfer_ms(res, name):
     """Milliseconds the host link needs to send one image's input events and ticks."""
     frames = res["boards"][name]["input_events_mean"] + res["timesteps"]
@@ -221,6 +216,7 @@ def transfer_ms(res, name):
 
 def write_page(path, res):
     """docs/mnist-boards.md: the builds, the latency, the peers."""
+    from bench import _table  # the benchmarks' tables (bench.py imports this module)
     lines = ["# MNIST 784-128-10 on a $70 board", "",
              ("The MNIST example ([mnist.md](mnist.md): trained on 4,000 images, 95.6% on the "
              "1,000 held-out ones, RTL = golden in every spike) built for the iCEBreaker "
